@@ -1,0 +1,289 @@
+//! Every state change is an [`Event`]. Events are appended to a log (see
+//! [`crate::log`]) and applied by the reducer; they serialize as JSON objects
+//! tagged with `"type"`.
+//!
+//! Directory events (bodies, people, devices) go in the hub's directory log;
+//! meeting events go in that meeting's log, or — for private annotations —
+//! in the author's personal log for that meeting. Events carry every value
+//! they need (times included), so applying them needs nothing else.
+
+use crate::ids::*;
+use crate::model::*;
+use crate::vote::MajorityRule;
+use serde::{Deserialize, Serialize};
+
+/// A state change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    // --- directory -------------------------------------------------------
+    /// A council or committee is registered.
+    BodyCreated {
+        /// The body.
+        body: Body,
+    },
+    /// A person is registered.
+    PersonAdded {
+        /// The person.
+        person: Person,
+    },
+    /// A device key is bound to a person (pairing).
+    DeviceRegistered {
+        /// The device.
+        device: Device,
+    },
+    /// A device is revoked; it is refused from now on.
+    DeviceRevoked {
+        /// The device.
+        device: DeviceId,
+        /// When.
+        at: Timestamp,
+    },
+
+    // --- meeting ---------------------------------------------------------
+    /// The first event of every meeting log.
+    MeetingCreated {
+        /// Id (equals the log's meeting id).
+        meeting: MeetingId,
+        /// Body name, e.g. "HĐND tỉnh Yên Bái".
+        body: String,
+        /// Title, e.g. "Kỳ họp thứ 5".
+        title: String,
+        /// Planned start.
+        starts_at: Option<Timestamp>,
+        /// Place.
+        place: Option<String>,
+        /// When created.
+        at: Timestamp,
+    },
+    /// Title, body, time or place edited.
+    MeetingDetailsChanged {
+        /// Body name.
+        body: String,
+        /// Title.
+        title: String,
+        /// Planned start.
+        starts_at: Option<Timestamp>,
+        /// Place.
+        place: Option<String>,
+    },
+    /// A person joins the meeting with a role.
+    MemberAdded {
+        /// The member.
+        member: Member,
+    },
+    /// Draft → published: members see it.
+    MeetingPublished {
+        /// When.
+        at: Timestamp,
+    },
+    /// Published → in session.
+    SessionStarted {
+        /// When.
+        at: Timestamp,
+    },
+    /// In session → closed.
+    SessionClosed {
+        /// When.
+        at: Timestamp,
+    },
+    /// An agenda item is inserted at `position` (1-based) among its siblings.
+    AgendaItemAdded {
+        /// The item.
+        item: AgendaItem,
+        /// 1-based place among siblings; later siblings shift down.
+        position: u32,
+    },
+    /// An agenda item moves (reorder by drag); numbers follow.
+    AgendaItemMoved {
+        /// The item.
+        item: AgendaItemId,
+        /// New parent.
+        parent: Option<AgendaItemId>,
+        /// 1-based place among the new siblings.
+        position: u32,
+    },
+    /// The chair moves the meeting to an item.
+    CurrentItemSet {
+        /// The item, or none.
+        item: Option<AgendaItemId>,
+    },
+    /// A paper is announced (its first version follows).
+    DocumentAdded {
+        /// Id.
+        document: DocumentId,
+        /// Agenda item.
+        item: Option<AgendaItemId>,
+        /// Title.
+        title: String,
+        /// Who may read it.
+        confidentiality: Confidentiality,
+    },
+    /// A paper gets a (new) version.
+    DocumentVersionAdded {
+        /// The paper.
+        document: DocumentId,
+        /// The version; must be the next number.
+        version: DocumentVersion,
+    },
+    /// An annotation is made.
+    AnnotationAdded {
+        /// The annotation.
+        annotation: Annotation,
+    },
+    /// An annotation is changed by its author (replaces it whole).
+    AnnotationEdited {
+        /// The new content; same id, author and document.
+        annotation: Annotation,
+    },
+    /// An annotation is removed by its author.
+    AnnotationDeleted {
+        /// Which.
+        annotation: AnnotationId,
+        /// Who removes it (must be the author).
+        by: PersonId,
+        /// When.
+        at: Timestamp,
+    },
+    /// A member checks in or leaves.
+    AttendanceRecorded {
+        /// Who.
+        person: PersonId,
+        /// Present or not.
+        present: bool,
+        /// When.
+        at: Timestamp,
+    },
+    /// A delegate asks to speak.
+    SpeakerRequested {
+        /// Id.
+        request: SpeakerRequestId,
+        /// Who.
+        person: PersonId,
+        /// On which item.
+        item: Option<AgendaItemId>,
+        /// When.
+        at: Timestamp,
+    },
+    /// The request is withdrawn.
+    SpeakerWithdrawn {
+        /// Which.
+        request: SpeakerRequestId,
+        /// When.
+        at: Timestamp,
+    },
+    /// The chair gives the floor; whoever was speaking is done.
+    FloorGiven {
+        /// Which request.
+        request: SpeakerRequestId,
+        /// When.
+        at: Timestamp,
+    },
+    /// The speaker is done.
+    FloorEnded {
+        /// Which request.
+        request: SpeakerRequestId,
+        /// When.
+        at: Timestamp,
+    },
+    /// A poll is prepared.
+    PollCreated {
+        /// Id.
+        poll: PollId,
+        /// Agenda item.
+        item: Option<AgendaItemId>,
+        /// Question.
+        question: String,
+        /// Options; option 0 approves.
+        options: Vec<String>,
+        /// Secret ballot.
+        secret: bool,
+        /// Majority rule.
+        rule: MajorityRule,
+        /// Who may vote.
+        eligible: Vec<PersonId>,
+        /// Optional deadline.
+        closes_at: Option<Timestamp>,
+    },
+    /// The poll starts accepting ballots.
+    PollOpened {
+        /// Which.
+        poll: PollId,
+        /// When.
+        at: Timestamp,
+    },
+    /// A secret poll: this person has voted (content recorded separately).
+    TurnoutRecorded {
+        /// Which poll.
+        poll: PollId,
+        /// Who voted.
+        person: PersonId,
+        /// When.
+        at: Timestamp,
+    },
+    /// A ballot. `voter` is set for named polls and empty for secret ones.
+    BallotCast {
+        /// Which poll.
+        poll: PollId,
+        /// Voter (named polls only).
+        voter: Option<PersonId>,
+        /// Chosen option index.
+        choice: u32,
+        /// When the hub accepted it.
+        at: Timestamp,
+    },
+    /// The poll is closed and counted.
+    PollClosed {
+        /// Which.
+        poll: PollId,
+        /// When.
+        at: Timestamp,
+    },
+}
+
+impl Event {
+    /// Whether the event belongs in the directory log.
+    pub fn is_directory(&self) -> bool {
+        matches!(
+            self,
+            Event::BodyCreated { .. }
+                | Event::PersonAdded { .. }
+                | Event::DeviceRegistered { .. }
+                | Event::DeviceRevoked { .. }
+        )
+    }
+
+    /// The snake_case type tag, as serialized.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::BodyCreated { .. } => "body_created",
+            Event::PersonAdded { .. } => "person_added",
+            Event::DeviceRegistered { .. } => "device_registered",
+            Event::DeviceRevoked { .. } => "device_revoked",
+            Event::MeetingCreated { .. } => "meeting_created",
+            Event::MeetingDetailsChanged { .. } => "meeting_details_changed",
+            Event::MemberAdded { .. } => "member_added",
+            Event::MeetingPublished { .. } => "meeting_published",
+            Event::SessionStarted { .. } => "session_started",
+            Event::SessionClosed { .. } => "session_closed",
+            Event::AgendaItemAdded { .. } => "agenda_item_added",
+            Event::AgendaItemMoved { .. } => "agenda_item_moved",
+            Event::CurrentItemSet { .. } => "current_item_set",
+            Event::DocumentAdded { .. } => "document_added",
+            Event::DocumentVersionAdded { .. } => "document_version_added",
+            Event::AnnotationAdded { .. } => "annotation_added",
+            Event::AnnotationEdited { .. } => "annotation_edited",
+            Event::AnnotationDeleted { .. } => "annotation_deleted",
+            Event::AttendanceRecorded { .. } => "attendance_recorded",
+            Event::SpeakerRequested { .. } => "speaker_requested",
+            Event::SpeakerWithdrawn { .. } => "speaker_withdrawn",
+            Event::FloorGiven { .. } => "floor_given",
+            Event::FloorEnded { .. } => "floor_ended",
+            Event::PollCreated { .. } => "poll_created",
+            Event::PollOpened { .. } => "poll_opened",
+            Event::TurnoutRecorded { .. } => "turnout_recorded",
+            Event::BallotCast { .. } => "ballot_cast",
+            Event::PollClosed { .. } => "poll_closed",
+        }
+    }
+}

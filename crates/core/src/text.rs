@@ -1,0 +1,46 @@
+//! Vietnamese text folding for search: "Nghị quyết", "nghi quyet" and
+//! "NGHI QUYET" all fold to "nghi quyet". Tone and vowel marks are removed
+//! (canonical decomposition, then combining marks dropped), đ/Đ become d, and
+//! the result is lowercased. Character count can change (decomposition), so
+//! callers that need offsets fold char by char with [`fold_char`].
+
+use unicode_normalization::char::{decompose_canonical, is_combining_mark};
+
+/// Folds one character; returns the folded characters (possibly none, for a
+/// lone combining mark).
+pub fn fold_char(c: char, out: &mut String) {
+    match c {
+        'đ' | 'Đ' => out.push('d'),
+        c if c.is_ascii() => out.push(c.to_ascii_lowercase()),
+        c => decompose_canonical(c, |d| {
+            if !is_combining_mark(d) {
+                out.extend(d.to_lowercase());
+            }
+        }),
+    }
+}
+
+/// Folds a whole string (see module docs).
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        fold_char(c, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold;
+
+    #[test]
+    fn vietnamese_folding() {
+        assert_eq!(fold("Nghị quyết"), "nghi quyet");
+        assert_eq!(fold("NGHỊ QUYẾT"), "nghi quyet");
+        assert_eq!(fold("nghi quyet"), "nghi quyet");
+        assert_eq!(fold("Đại biểu Hội đồng"), "dai bieu hoi dong");
+        assert_eq!(fold("ắ ằ ẳ ẵ ặ ơ ư"), "a a a a a o u");
+        // Decomposed input (NFD) folds the same as precomposed (NFC).
+        assert_eq!(fold("Nghi\u{0323} quye\u{0302}\u{0301}t"), "nghi quyet");
+    }
+}
