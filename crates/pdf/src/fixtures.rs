@@ -1,0 +1,500 @@
+//! Our own test papers: Vietnamese text typeset into A4 PDFs with PDFium, and
+//! a big generated paper (hundreds of pages, photos, vector drawings) for
+//! benchmarks.
+//!
+//! The source texts live in `assets/demo/papers/*.txt` (first line the title,
+//! then paragraphs separated by blank lines). Lines are wrapped with the
+//! font's real glyph advances (read with `ttf-parser`), so what we measure is
+//! what PDFium draws. The font is loaded as an embedded TrueType CID font, the
+//! only way PDFium writes text outside Latin-1 (Vietnamese needs it).
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use pdfium_render::prelude::*;
+
+use crate::cache::write_atomic;
+use crate::error::PdfError;
+use crate::library::pdfium;
+
+/// DejaVu Sans as Debian's `fonts-dejavu-core` installs it.
+pub const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+/// Environment variable overriding [`DEFAULT_FONT`].
+pub const FONT_ENV: &str = "PHONGHOP_FONT";
+
+/// A4 in points.
+const PAGE_W: f32 = 595.0;
+const PAGE_H: f32 = 842.0;
+const MARGIN_X: f32 = 70.0;
+const MARGIN_TOP: f32 = 72.0;
+const MARGIN_BOTTOM: f32 = 72.0;
+const BODY_SIZE: f32 = 12.0;
+const TITLE_SIZE: f32 = 15.0;
+const LEADING: f32 = 1.45;
+
+/// The font for Vietnamese text: `$PHONGHOP_FONT` or DejaVu Sans.
+pub fn find_font() -> Result<PathBuf, PdfError> {
+    let p = std::env::var_os(FONT_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_FONT));
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(PdfError::Invalid(format!(
+            "font {} not found; install fonts-dejavu-core (scripts/setup) or set {FONT_ENV}",
+            p.display()
+        )))
+    }
+}
+
+/// A title and paragraphs, as in `assets/demo/papers/*.txt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaperText {
+    /// First line of the file.
+    pub title: String,
+    /// The rest, split on blank lines, each joined into one line.
+    pub paragraphs: Vec<String>,
+}
+
+impl PaperText {
+    /// Parses the `.txt` format.
+    pub fn parse(src: &str) -> PaperText {
+        let src = src.trim_start_matches('\u{FEFF}');
+        let mut lines = src.lines();
+        let title = lines.next().unwrap_or("").trim().to_string();
+        let mut paragraphs = Vec::new();
+        let mut cur: Vec<&str> = Vec::new();
+        for l in lines {
+            if l.trim().is_empty() {
+                if !cur.is_empty() {
+                    paragraphs.push(cur.join(" "));
+                    cur.clear();
+                }
+            } else {
+                cur.push(l.trim());
+            }
+        }
+        if !cur.is_empty() {
+            paragraphs.push(cur.join(" "));
+        }
+        PaperText { title, paragraphs }
+    }
+}
+
+/// Measures text with a TrueType font's advance widths.
+struct Measure<'a> {
+    face: ttf_parser::Face<'a>,
+    upem: f32,
+}
+
+impl<'a> Measure<'a> {
+    fn new(data: &'a [u8], path: &Path) -> Result<Self, PdfError> {
+        let face = ttf_parser::Face::parse(data, 0).map_err(|e| {
+            PdfError::Invalid(format!("font {} is not TrueType: {e}", path.display()))
+        })?;
+        let upem = f32::from(face.units_per_em());
+        Ok(Measure { face, upem })
+    }
+
+    fn width(&self, s: &str, size: f32) -> f32 {
+        let units: f32 = s
+            .chars()
+            .map(|c| {
+                self.face
+                    .glyph_index(c)
+                    .and_then(|g| self.face.glyph_hor_advance(g))
+                    .map_or(self.upem * 0.6, f32::from)
+            })
+            .sum();
+        units * size / self.upem
+    }
+
+    /// Greedy word wrap; a word longer than the line is put on its own line.
+    fn wrap(&self, text: &str, size: f32, max: f32) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut cur = String::new();
+        for word in text.split_whitespace() {
+            let candidate = if cur.is_empty() {
+                word.to_string()
+            } else {
+                format!("{cur} {word}")
+            };
+            if self.width(&candidate, size) <= max || cur.is_empty() {
+                cur = candidate;
+            } else {
+                lines.push(std::mem::take(&mut cur));
+                cur = word.to_string();
+            }
+        }
+        if !cur.is_empty() {
+            lines.push(cur);
+        }
+        lines
+    }
+}
+
+/// One positioned line of text.
+#[derive(Debug, Clone)]
+struct Line {
+    page: usize,
+    x: f32,
+    y: f32,
+    size: f32,
+    text: String,
+}
+
+/// Lays out title + paragraphs on A4 pages.
+fn layout(m: &Measure<'_>, title: &str, paragraphs: &[String]) -> Vec<Line> {
+    let max = PAGE_W - 2.0 * MARGIN_X;
+    let mut out = Vec::new();
+    let mut page = 0;
+    let mut y = PAGE_H - MARGIN_TOP;
+    let mut put = |text: String, size: f32, centered: bool, gap: f32, out: &mut Vec<Line>| {
+        let step = size * LEADING + gap;
+        if y - step < MARGIN_BOTTOM {
+            page += 1;
+            y = PAGE_H - MARGIN_TOP;
+        }
+        y -= step;
+        let x = if centered {
+            ((PAGE_W - m.width(&text, size)) / 2.0).max(MARGIN_X)
+        } else {
+            MARGIN_X
+        };
+        out.push(Line {
+            page,
+            x,
+            y,
+            size,
+            text,
+        });
+    };
+    for l in m.wrap(title, TITLE_SIZE, max) {
+        put(l, TITLE_SIZE, true, 0.0, &mut out);
+    }
+    let mut gap = BODY_SIZE;
+    for p in paragraphs {
+        // Half a line between paragraphs (a full one after the title).
+        for l in m.wrap(p, BODY_SIZE, max) {
+            put(l, BODY_SIZE, false, gap, &mut out);
+            gap = 0.0;
+        }
+        gap = BODY_SIZE * 0.5;
+    }
+    out
+}
+
+fn pdf_err(what: &str) -> impl Fn(PdfiumError) -> PdfError + '_ {
+    move |e| PdfError::Invalid(format!("{what}: {e:?}"))
+}
+
+fn save(doc: &PdfDocument<'_>, out_path: &Path) -> Result<(), PdfError> {
+    let bytes = doc.save_to_bytes().map_err(pdf_err("saving the PDF"))?;
+    write_atomic(out_path, &bytes)
+}
+
+/// Typesets `title` and `paragraphs` into an A4 PDF at `out_path` with the
+/// TrueType font at `font_path`. Returns the number of pages.
+pub fn render_text_pdf(
+    title: &str,
+    paragraphs: &[String],
+    font_path: &Path,
+    out_path: &Path,
+) -> Result<u32, PdfError> {
+    let font_bytes = std::fs::read(font_path)
+        .map_err(|e| PdfError::Invalid(format!("cannot read font {}: {e}", font_path.display())))?;
+    let m = Measure::new(&font_bytes, font_path)?;
+    let lines = layout(&m, title, paragraphs);
+    let pdfium = pdfium()?;
+    let mut doc = pdfium.create_new_pdf().map_err(pdf_err("creating a PDF"))?;
+    let font = doc
+        .fonts_mut()
+        .load_true_type_from_bytes(&font_bytes, true)
+        .map_err(pdf_err("loading the font"))?;
+    let pages = lines.last().map_or(1, |l| l.page + 1);
+    for p in 0..pages {
+        let mut page = doc
+            .pages_mut()
+            .create_page_at_end(PdfPagePaperSize::Custom(
+                PdfPoints::new(PAGE_W),
+                PdfPoints::new(PAGE_H),
+            ))
+            .map_err(pdf_err("adding a page"))?;
+        page.set_content_regeneration_strategy(PdfPageContentRegenerationStrategy::AutomaticOnDrop);
+        for l in lines.iter().filter(|l| l.page == p) {
+            page.objects_mut()
+                .create_text_object(
+                    PdfPoints::new(l.x),
+                    PdfPoints::new(l.y),
+                    &l.text,
+                    font,
+                    PdfPoints::new(l.size),
+                )
+                .map_err(pdf_err("adding text"))?;
+        }
+        page.regenerate_content()
+            .map_err(pdf_err("writing page content"))?;
+    }
+    save(&doc, out_path)?;
+    Ok(u32::try_from(pages).unwrap_or(u32::MAX))
+}
+
+/// Renders a `.txt` paper file into a PDF.
+pub fn render_text_file(txt: &Path, font_path: &Path, out_path: &Path) -> Result<u32, PdfError> {
+    let src = std::fs::read_to_string(txt)
+        .map_err(|e| PdfError::Invalid(format!("cannot read {}: {e}", txt.display())))?;
+    let paper = PaperText::parse(&src);
+    render_text_pdf(&paper.title, &paper.paragraphs, font_path, out_path)
+}
+
+/// Small deterministic generator (xorshift) so fixtures are reproducible.
+#[derive(Debug)]
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn unit(&mut self) -> f32 {
+        (self.below(10_000) as f32) / 10_000.0
+    }
+}
+
+const WORDS: &[&str] = &[
+    "hội đồng",
+    "nhân dân",
+    "tỉnh",
+    "huyện",
+    "xã",
+    "kế hoạch",
+    "đầu tư công",
+    "ngân sách",
+    "năm",
+    "giai đoạn",
+    "dự án",
+    "nguồn vốn",
+    "phân bổ",
+    "thực hiện",
+    "báo cáo",
+    "kết quả",
+    "tăng trưởng",
+    "sản xuất",
+    "nông nghiệp",
+    "công nghiệp",
+    "dịch vụ",
+    "du lịch",
+    "giáo dục",
+    "y tế",
+    "an sinh",
+    "xã hội",
+    "giao thông",
+    "hạ tầng",
+    "đô thị",
+    "nông thôn mới",
+    "môi trường",
+    "tài nguyên",
+    "đất đai",
+    "thủy lợi",
+    "điện",
+    "nước sạch",
+    "chuyển đổi số",
+    "cải cách",
+    "hành chính",
+    "thủ tục",
+    "doanh nghiệp",
+    "lao động",
+    "việc làm",
+    "thu nhập",
+    "bình quân",
+    "đầu người",
+    "chỉ tiêu",
+    "đạt",
+    "vượt",
+    "so với",
+    "cùng kỳ",
+    "dự toán",
+    "quyết toán",
+    "điều chỉnh",
+    "bổ sung",
+    "ưu tiên",
+    "trọng điểm",
+    "khởi công",
+    "hoàn thành",
+    "bàn giao",
+];
+
+fn sentence(rng: &mut Rng) -> String {
+    let n = 8 + rng.below(14);
+    let mut s = String::new();
+    for i in 0..n {
+        let w = WORDS[rng.below(WORDS.len() as u64) as usize];
+        if i == 0 {
+            let mut cs = w.chars();
+            if let Some(c) = cs.next() {
+                s.extend(c.to_uppercase());
+                s.push_str(cs.as_str());
+            }
+        } else {
+            s.push(' ');
+            s.push_str(w);
+        }
+        if rng.below(9) == 0 {
+            s.push_str(&format!(" {}", rng.below(1000)));
+        }
+    }
+    s.push('.');
+    s
+}
+
+fn paragraph(rng: &mut Rng) -> String {
+    let n = 2 + rng.below(4);
+    (0..n).map(|_| sentence(rng)).collect::<Vec<_>>().join(" ")
+}
+
+/// A JPEG photo-like image (smooth gradients and noise), `w`×`h` pixels.
+fn photo_jpeg(rng: &mut Rng, w: u32, h: u32) -> Result<Vec<u8>, PdfError> {
+    let (a, b, c) = (rng.unit(), rng.unit(), rng.unit());
+    let mut img = image::RgbImage::new(w, h);
+    for (x, y, px) in img.enumerate_pixels_mut() {
+        let fx = x as f32 / w as f32;
+        let fy = y as f32 / h as f32;
+        let n = (rng.below(32)) as f32;
+        let r = 255.0 * (0.5 + 0.5 * (fx * 9.0 * (a + 0.3) + fy * 3.0).sin());
+        let g = 255.0 * (0.5 + 0.5 * (fy * 7.0 * (b + 0.3) - fx * 2.0).cos());
+        let bl = 255.0 * (0.5 + 0.5 * ((fx + fy) * 5.0 * (c + 0.3)).sin());
+        *px = image::Rgb([
+            (r * 0.85 + n) as u8,
+            (g * 0.85 + n) as u8,
+            (bl * 0.85 + n) as u8,
+        ]);
+    }
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&img)
+        .map_err(|e| PdfError::Invalid(format!("jpeg: {e}")))?;
+    Ok(out)
+}
+
+/// Writes a big benchmark paper: `pages` A4 pages of generated Vietnamese
+/// text; every 10th page (from the 4th) carries a full-width photo, every
+/// 10th (from the 8th) a dense vector drawing (a chart of a few hundred
+/// paths). Deterministic for a given page count.
+pub fn generate_large_paper(font_path: &Path, out_path: &Path, pages: u32) -> Result<(), PdfError> {
+    let font_bytes = std::fs::read(font_path)
+        .map_err(|e| PdfError::Invalid(format!("cannot read font {}: {e}", font_path.display())))?;
+    let m = Measure::new(&font_bytes, font_path)?;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    // Two photos reused across pages keep generation quick; PDFium still
+    // embeds one image stream per page that shows one.
+    let photos = [
+        photo_jpeg(&mut rng, 1600, 1100)?,
+        photo_jpeg(&mut rng, 1400, 1000)?,
+    ];
+
+    let pdfium = pdfium()?;
+    let mut doc = pdfium.create_new_pdf().map_err(pdf_err("creating a PDF"))?;
+    let font = doc
+        .fonts_mut()
+        .load_true_type_from_bytes(&font_bytes, true)
+        .map_err(pdf_err("loading the font"))?;
+    let max = PAGE_W - 2.0 * MARGIN_X;
+    for p in 0..pages {
+        let kind = p % 10;
+        // Build the page's text lines first (the page borrows the document).
+        let mut lines = vec![(
+            format!("Phụ lục {} — Trang {}", p / 10 + 1, p + 1),
+            TITLE_SIZE,
+        )];
+        let budget = if kind == 3 || kind == 7 { 12 } else { 40 };
+        while lines.len() < budget {
+            for l in m.wrap(&paragraph(&mut rng), BODY_SIZE, max) {
+                lines.push((l, BODY_SIZE));
+            }
+        }
+        lines.truncate(budget);
+        let photo = (kind == 3).then(|| photos[(p / 10 % 2) as usize].clone());
+        let drawing = kind == 7;
+        let shapes: Vec<(f32, f32, f32, f32, u8)> = if drawing {
+            (0..300)
+                .map(|_| {
+                    (
+                        MARGIN_X + rng.unit() * max,
+                        90.0 + rng.unit() * 380.0,
+                        2.0 + rng.unit() * 30.0,
+                        2.0 + rng.unit() * 60.0,
+                        rng.below(255) as u8,
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+
+        let mut page = doc
+            .pages_mut()
+            .create_page_at_end(PdfPagePaperSize::Custom(
+                PdfPoints::new(PAGE_W),
+                PdfPoints::new(PAGE_H),
+            ))
+            .map_err(pdf_err("adding a page"))?;
+        page.set_content_regeneration_strategy(PdfPageContentRegenerationStrategy::AutomaticOnDrop);
+        let mut y = PAGE_H - MARGIN_TOP;
+        for (text, size) in &lines {
+            y -= size * LEADING;
+            page.objects_mut()
+                .create_text_object(
+                    PdfPoints::new(MARGIN_X),
+                    PdfPoints::new(y),
+                    text,
+                    font,
+                    PdfPoints::new(*size),
+                )
+                .map_err(pdf_err("adding text"))?;
+        }
+        if let Some(jpeg) = photo {
+            let mut obj = PdfPageImageObject::new_from_jpeg_reader(&doc, Cursor::new(jpeg))
+                .map_err(pdf_err("adding a photo"))?;
+            // Unit square scaled to 455 x 313 pt, placed under the text.
+            obj.scale(max, max * 1100.0 / 1600.0)
+                .map_err(pdf_err("placing a photo"))?;
+            obj.translate(PdfPoints::new(MARGIN_X), PdfPoints::new(90.0))
+                .map_err(pdf_err("placing a photo"))?;
+            page.objects_mut()
+                .add_image_object(obj)
+                .map_err(pdf_err("adding a photo"))?;
+        }
+        for (x, y, w, h, c) in shapes {
+            let color = PdfColor::new(c, 255 - c, (c / 2).wrapping_add(60), 255);
+            page.objects_mut()
+                .create_path_object_rect(
+                    PdfRect::new_from_values(y, x, y + h, x + w),
+                    Some(PdfColor::new(20, 20, 20, 255)),
+                    Some(PdfPoints::new(0.5)),
+                    Some(color),
+                )
+                .map_err(pdf_err("adding a shape"))?;
+            page.objects_mut()
+                .create_path_object_line(
+                    PdfPoints::new(x),
+                    PdfPoints::new(y),
+                    PdfPoints::new(x + w * 2.0),
+                    PdfPoints::new(y + h * 0.5),
+                    PdfColor::new(c, 0, 120, 255),
+                    PdfPoints::new(0.8),
+                )
+                .map_err(pdf_err("adding a shape"))?;
+        }
+        page.regenerate_content()
+            .map_err(pdf_err("writing page content"))?;
+    }
+    save(&doc, out_path)
+}
