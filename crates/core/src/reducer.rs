@@ -420,7 +420,7 @@ impl State {
                         ));
                     }
                 }
-                apply_meeting(m, event)
+                apply_meeting(m, event, false)
             }
             LogId::Personal { meeting, person } => {
                 let m = self
@@ -442,7 +442,7 @@ impl State {
                     Event::AnnotationDeleted { by, .. } if by == person => {}
                     _ => return Err(wrong()),
                 }
-                apply_meeting(m, event)
+                apply_meeting(m, event, true)
             }
         }
     }
@@ -518,7 +518,11 @@ fn unreachable_directory(event: &Event) -> Result<Vec<Touched>, ReduceError> {
     })
 }
 
-fn apply_meeting(m: &mut MeetingState, event: &Event) -> Result<Vec<Touched>, ReduceError> {
+fn apply_meeting(
+    m: &mut MeetingState,
+    event: &Event,
+    private_log: bool,
+) -> Result<Vec<Touched>, ReduceError> {
     let mid = m.id.clone();
     match event {
         Event::MeetingCreated { .. } => Err(ReduceError::MeetingExists(mid)),
@@ -707,6 +711,12 @@ fn apply_meeting(m: &mut MeetingState, event: &Event) -> Result<Vec<Touched>, Re
                 .ok_or_else(|| missing("annotation", annotation))?;
             if &old.author != by {
                 return Err(ReduceError::NotAuthor(annotation.clone()));
+            }
+            if private_log != (old.visibility == Visibility::Private) {
+                return Err(invalid(
+                    "annotation",
+                    "a private annotation is deleted in its personal log, a shared one in the meeting log",
+                ));
             }
             m.annotations.remove(annotation);
             Ok(vec![Touched::Annotation(mid, annotation.clone())])

@@ -1,0 +1,389 @@
+//! [`Store`]: the event logs and projections of one hub or one client.
+
+use crate::db::{self, sqlite_err};
+use crate::{project, StoreError};
+use phonghop_core::log::verify_chain;
+use phonghop_core::{Event, Hash, LogEntry, LogId, PublicKey, SecretKey, Signature, State};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One SQLite database with its replayed state. Not `Sync`: one owner
+/// (the hub's writer task, the client's sync task) serializes writes.
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    conn: Connection,
+    state: State,
+    /// Last (seq, hash) of every log.
+    heads: BTreeMap<LogId, (u64, Hash)>,
+}
+
+const META_HUB_KEY: &str = "hub_public_key";
+
+fn row_to_entry(log: &LogId, r: &rusqlite::Row<'_>) -> rusqlite::Result<LogEntry> {
+    let blob32 = |i: usize| -> rusqlite::Result<Hash> {
+        let v: Vec<u8> = r.get(i)?;
+        let arr: [u8; 32] = v.try_into().map_err(|_| {
+            rusqlite::Error::InvalidColumnType(i, "hash".into(), rusqlite::types::Type::Blob)
+        })?;
+        Ok(Hash(arr))
+    };
+    let sig: Vec<u8> = r.get(4)?;
+    let sig: [u8; 64] = sig.try_into().map_err(|_| {
+        rusqlite::Error::InvalidColumnType(4, "signature".into(), rusqlite::types::Type::Blob)
+    })?;
+    Ok(LogEntry {
+        log: log.clone(),
+        seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+        prev_hash: blob32(1)?,
+        payload_hash: blob32(2)?,
+        hash: blob32(3)?,
+        signature: Signature::from_bytes(&sig),
+        payload: r.get(5)?,
+    })
+}
+
+/// Reads a whole log in order.
+pub(crate) fn read_log(
+    conn: &Connection,
+    log: &LogId,
+    after: u64,
+) -> rusqlite::Result<Vec<LogEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, prev_hash, payload_hash, hash, signature, payload FROM log_entries
+         WHERE log = ?1 AND seq > ?2 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(
+        params![log.key(), i64::try_from(after).unwrap_or(i64::MAX)],
+        |r| row_to_entry(log, r),
+    )?;
+    rows.collect()
+}
+
+/// Every log key present, in replay order: directory, meetings, personal logs.
+pub(crate) fn log_ids(conn: &Connection) -> rusqlite::Result<Vec<Result<LogId, String>>> {
+    let mut stmt = conn.prepare("SELECT DISTINCT log FROM log_entries ORDER BY log")?;
+    let keys = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for k in keys {
+        let k = k?;
+        out.push(LogId::parse_key(&k).ok_or(k));
+    }
+    Ok(out)
+}
+
+pub(crate) fn hub_key(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT value FROM meta WHERE key = ?1",
+        params![META_HUB_KEY],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+impl Store {
+    /// Opens or creates the database at `path`, migrates it, and rebuilds the
+    /// state by replaying every log — verifying chain and signatures on the
+    /// way. A tampered log refuses to open.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = db::open(path)?;
+        let mut store = Store {
+            path: path.to_path_buf(),
+            conn,
+            state: State::default(),
+            heads: BTreeMap::new(),
+        };
+        store.reload()?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The reducer state built from every log this store holds.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Read access for queries (projection tables).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The hub's public key, if set.
+    pub fn hub_key(&self) -> Result<Option<PublicKey>, StoreError> {
+        let hex = hub_key(&self.conn).map_err(sqlite_err(&self.path))?;
+        Ok(hex.and_then(|h| h.parse().ok()))
+    }
+
+    /// Sets the hub's public key: once for a hub at init, once for a client at
+    /// pairing. Setting a different key later is refused.
+    pub fn set_hub_key(&mut self, key: &PublicKey) -> Result<(), StoreError> {
+        if let Some(stored) = self.hub_key()? {
+            if &stored != key {
+                return Err(StoreError::WrongHub {
+                    path: self.path.clone(),
+                    stored: stored.fingerprint(),
+                    given: key.fingerprint(),
+                });
+            }
+            return Ok(());
+        }
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                params![META_HUB_KEY, key.to_hex()],
+            )
+            .map_err(sqlite_err(&self.path))?;
+        Ok(())
+    }
+
+    /// Rebuilds state and heads from the database (after open, or after a
+    /// failed transaction left the in-memory state ahead of the disk).
+    fn reload(&mut self) -> Result<(), StoreError> {
+        let err = sqlite_err(&self.path);
+        let mut state = State::default();
+        let mut heads = BTreeMap::new();
+        let logs = log_ids(&self.conn).map_err(&err)?;
+        if !logs.is_empty() {
+            let key = self
+                .hub_key()?
+                .ok_or_else(|| StoreError::NoHubKey(self.path.clone()))?;
+            for log in logs {
+                let log = log.map_err(|k| StoreError::Chain {
+                    path: self.path.clone(),
+                    source: phonghop_core::log::ChainError::Decode {
+                        log: k,
+                        seq: 0,
+                        reason: "unknown log key".into(),
+                    },
+                })?;
+                let entries = read_log(&self.conn, &log, 0).map_err(&err)?;
+                let chain = |source| StoreError::Chain {
+                    path: self.path.clone(),
+                    source,
+                };
+                verify_chain(&entries, &key).map_err(chain)?;
+                for e in &entries {
+                    if let Some(ev) = e.event().map_err(chain)? {
+                        state.apply(&log, &ev)?;
+                    }
+                }
+                if let Some(last) = entries.last() {
+                    heads.insert(log, (last.seq, last.hash));
+                }
+            }
+        }
+        self.state = state;
+        self.heads = heads;
+        Ok(())
+    }
+
+    /// The last (seq, hash) of `log`.
+    pub fn head(&self, log: &LogId) -> Option<(u64, Hash)> {
+        self.heads.get(log).copied()
+    }
+
+    /// All logs this store holds, with their heads.
+    pub fn heads(&self) -> &BTreeMap<LogId, (u64, Hash)> {
+        &self.heads
+    }
+
+    /// Entries of `log` after `after`, in order.
+    pub fn entries(&self, log: &LogId, after: u64) -> Result<Vec<LogEntry>, StoreError> {
+        read_log(&self.conn, log, after).map_err(sqlite_err(&self.path))
+    }
+
+    /// Hub side: validates `events` with the reducer, seals them into `log`
+    /// signed with `hub`, and commits entries and projections in one
+    /// transaction. All or nothing: if any event is refused, nothing is kept.
+    pub fn append(
+        &mut self,
+        log: &LogId,
+        events: &[Event],
+        hub: &SecretKey,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let path = self.path.clone();
+        let err = sqlite_err(&path);
+        let tx = self.conn.transaction().map_err(&err)?;
+        let mut out = Vec::with_capacity(events.len());
+        let mut head = self.heads.get(log).copied();
+        let mut failure = None;
+        for ev in events {
+            let entry = match LogEntry::seal(log.clone(), head, ev, hub) {
+                Ok(e) => e,
+                Err(source) => {
+                    failure = Some(StoreError::Encode {
+                        what: "event",
+                        source,
+                    });
+                    break;
+                }
+            };
+            match apply_and_write(&tx, &mut self.state, &entry, ev) {
+                Ok(()) => {
+                    head = Some((entry.seq, entry.hash));
+                    out.push(entry);
+                }
+                Err(e) => {
+                    failure = Some(e.with_path(&path));
+                    break;
+                }
+            }
+        }
+        let outcome = match failure {
+            Some(e) => {
+                drop(tx);
+                Err(e)
+            }
+            None => tx.commit().map_err(&err),
+        };
+        match outcome {
+            Ok(()) => {
+                if let Some(h) = head {
+                    self.heads.insert(log.clone(), h);
+                }
+                Ok(out)
+            }
+            Err(e) => {
+                // The reducer may have applied earlier events of the batch.
+                self.reload()?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Client side: appends entries received from the hub after verifying
+    /// that each follows our copy of its log and carries the hub's
+    /// signature; applies the visible ones with the reducer. All or nothing.
+    pub fn append_replicated(&mut self, entries: &[LogEntry]) -> Result<usize, StoreError> {
+        let path = self.path.clone();
+        let key = self
+            .hub_key()?
+            .ok_or_else(|| StoreError::NoHubKey(path.clone()))?;
+        let err = sqlite_err(&path);
+        let tx = self.conn.transaction().map_err(&err)?;
+        let mut heads = self.heads.clone();
+        let mut failure = None;
+        let mut applied = 0;
+        for entry in entries {
+            let head = heads.get(&entry.log).copied();
+            let checked = entry
+                .verify_link(head)
+                .and_then(|()| entry.verify(&key))
+                .and_then(|()| entry.event());
+            let ev = match checked {
+                Ok(ev) => ev,
+                Err(source) => {
+                    failure = Some(StoreError::Replication {
+                        log: entry.log.key(),
+                        seq: entry.seq,
+                        source,
+                    });
+                    break;
+                }
+            };
+            let res = match &ev {
+                Some(ev) => apply_and_write(&tx, &mut self.state, entry, ev),
+                None => insert_entry(&tx, entry).map_err(Failure::Sql),
+            };
+            if let Err(e) = res {
+                failure = Some(e.with_path(&path));
+                break;
+            }
+            heads.insert(entry.log.clone(), (entry.seq, entry.hash));
+            applied += 1;
+        }
+        let outcome = match failure {
+            Some(e) => {
+                drop(tx);
+                Err(e)
+            }
+            None => tx.commit().map_err(&err),
+        };
+        match outcome {
+            Ok(()) => {
+                self.heads = heads;
+                Ok(applied)
+            }
+            Err(e) => {
+                self.reload()?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Every projection row as text, in key order: equal for two stores that
+    /// applied the same events.
+    pub fn dump_projection(&self) -> Result<String, StoreError> {
+        project::dump(&self.conn).map_err(sqlite_err(&self.path))
+    }
+
+    /// Deletes a meeting's logs and projections (a revoked device wiping its
+    /// cache). Blobs are left to the blob store's garbage collection.
+    pub fn wipe_meeting(&mut self, meeting: &phonghop_core::MeetingId) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = sqlite_err(&path);
+        let tx = self.conn.transaction().map_err(&err)?;
+        tx.execute(
+            "DELETE FROM log_entries WHERE log = ?1 OR log LIKE ?2",
+            params![
+                LogId::Meeting(meeting.clone()).key(),
+                format!("p/{meeting}/%")
+            ],
+        )
+        .map_err(&err)?;
+        tx.execute(
+            "DELETE FROM meetings WHERE id = ?1",
+            params![meeting.as_str()],
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        self.reload()
+    }
+}
+
+enum Failure {
+    Sql(rusqlite::Error),
+    Reduce(phonghop_core::ReduceError),
+}
+
+impl Failure {
+    fn with_path(self, path: &Path) -> StoreError {
+        match self {
+            Failure::Sql(e) => sqlite_err(path)(e),
+            Failure::Reduce(e) => StoreError::Rejected(e),
+        }
+    }
+}
+
+fn insert_entry(tx: &Transaction<'_>, e: &LogEntry) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO log_entries (log, seq, prev_hash, payload_hash, hash, signature, payload)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        e.log.key(),
+        i64::try_from(e.seq).unwrap_or(i64::MAX),
+        &e.prev_hash.0[..],
+        &e.payload_hash.0[..],
+        &e.hash.0[..],
+        &e.signature.to_bytes()[..],
+        e.payload
+    ])?;
+    Ok(())
+}
+
+fn apply_and_write(
+    tx: &Transaction<'_>,
+    state: &mut State,
+    entry: &LogEntry,
+    ev: &Event,
+) -> Result<(), Failure> {
+    let touched = state.apply(&entry.log, ev).map_err(Failure::Reduce)?;
+    insert_entry(tx, entry).map_err(Failure::Sql)?;
+    project::write(tx, state, &touched).map_err(Failure::Sql)
+}

@@ -1,0 +1,349 @@
+//! The store on real SQLite files in temp dirs: identical projections from
+//! the same events, tamper detection by `verify_database`, redaction that
+//! still verifies, all-or-nothing appends.
+
+use phonghop_core::*;
+use phonghop_store::{verify_database, Store, StoreError};
+use rusqlite::params;
+use std::path::Path;
+
+fn ts(n: i64) -> Timestamp {
+    Timestamp(1_800_000_000_000 + n)
+}
+
+fn hub() -> SecretKey {
+    SecretKey::from_seed([42; 32])
+}
+
+fn mid() -> MeetingId {
+    MeetingId::new("ky-hop-5")
+}
+
+/// A realistic meeting log: members, agenda, a public and a confidential
+/// paper, a session with a named poll.
+fn meeting_events() -> Vec<Event> {
+    let mut ev = vec![Event::MeetingCreated {
+        meeting: mid(),
+        body: "HĐND tỉnh Yên Bái".into(),
+        title: "Kỳ họp thứ 5".into(),
+        starts_at: Some(ts(0)),
+        place: Some("Hội trường tỉnh".into()),
+        at: ts(0),
+    }];
+    for (i, role) in [
+        (1, Role::Chair),
+        (2, Role::Delegate),
+        (3, Role::Delegate),
+        (4, Role::Delegate),
+    ] {
+        ev.push(Event::MemberAdded {
+            member: Member {
+                person: PersonId::new(format!("p{i}")),
+                name: format!("Đại biểu số {i}"),
+                title: None,
+                role,
+            },
+        });
+    }
+    for (i, (id, parent)) in [("a1", None), ("a2", None), ("a21", Some("a2"))]
+        .into_iter()
+        .enumerate()
+    {
+        ev.push(Event::AgendaItemAdded {
+            item: AgendaItem {
+                id: AgendaItemId::new(id),
+                parent: parent.map(AgendaItemId::new),
+                title: format!("Mục nghị sự {i}"),
+                presenter: Some("Chủ tịch UBND".into()),
+                planned_minutes: Some(20),
+            },
+            position: if id == "a21" { 1 } else { i as u32 + 1 },
+        });
+    }
+    for (doc, conf) in [
+        ("to-trinh", Confidentiality::Members),
+        ("mat", Confidentiality::Named(vec![PersonId::new("p1")])),
+    ] {
+        ev.push(Event::DocumentAdded {
+            document: DocumentId::new(doc),
+            item: Some(AgendaItemId::new("a21")),
+            title: format!("Tài liệu {doc}"),
+            confidentiality: conf,
+        });
+        ev.push(Event::DocumentVersionAdded {
+            document: DocumentId::new(doc),
+            version: DocumentVersion {
+                version: 1,
+                sha256: Hash::of(doc.as_bytes()),
+                size: 1234,
+                pages: Some(4),
+                file_name: format!("{doc}.pdf"),
+                added_at: ts(1),
+            },
+        });
+    }
+    ev.push(Event::MeetingPublished { at: ts(2) });
+    ev.push(Event::SessionStarted { at: ts(3) });
+    for i in 1..=4 {
+        ev.push(Event::AttendanceRecorded {
+            person: PersonId::new(format!("p{i}")),
+            present: i != 4,
+            at: ts(4),
+        });
+    }
+    ev.push(Event::PollCreated {
+        poll: PollId::new("bq1"),
+        item: Some(AgendaItemId::new("a21")),
+        question: "Thông qua Nghị quyết".into(),
+        options: vec![
+            "Tán thành".into(),
+            "Không tán thành".into(),
+            "Không biểu quyết".into(),
+        ],
+        secret: false,
+        rule: MajorityRule::MORE_THAN_HALF_OF_ALL,
+        eligible: (1..=4).map(|i| PersonId::new(format!("p{i}"))).collect(),
+        closes_at: None,
+    });
+    ev.push(Event::PollOpened {
+        poll: PollId::new("bq1"),
+        at: ts(5),
+    });
+    for (v, c) in [("p1", 0), ("p2", 0), ("p3", 1)] {
+        ev.push(Event::BallotCast {
+            poll: PollId::new("bq1"),
+            voter: Some(PersonId::new(v)),
+            choice: c,
+            at: ts(6),
+        });
+    }
+    ev.push(Event::PollClosed {
+        poll: PollId::new("bq1"),
+        at: ts(7),
+    });
+    ev
+}
+
+fn hub_store(path: &Path) -> Store {
+    let mut s = Store::open(path).unwrap();
+    s.set_hub_key(&hub().public()).unwrap();
+    s
+}
+
+fn filled_hub(dir: &Path) -> Store {
+    let mut s = hub_store(&dir.join("hub.db"));
+    let log = LogId::Meeting(mid());
+    // One event per transaction, as the hub does for commands.
+    for e in meeting_events() {
+        s.append(&log, std::slice::from_ref(&e), &hub()).unwrap();
+    }
+    s
+}
+
+#[test]
+fn same_events_give_identical_projections_on_two_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = filled_hub(dir.path());
+    // A second hub store appending the same events in one batch.
+    let mut b = hub_store(&dir.path().join("b.db"));
+    b.append(&LogId::Meeting(mid()), &meeting_events(), &hub())
+        .unwrap();
+    // A client replicating the hub's entries.
+    let mut c = Store::open(&dir.path().join("client.db")).unwrap();
+    c.set_hub_key(&hub().public()).unwrap();
+    let entries = a.entries(&LogId::Meeting(mid()), 0).unwrap();
+    c.append_replicated(&entries[..10]).unwrap();
+    c.append_replicated(&entries[10..]).unwrap();
+    let dump = a.dump_projection().unwrap();
+    assert!(
+        dump.contains("Kỳ họp thứ 5") && dump.contains("Text(\"2.1\")"),
+        "the dump shows the meeting: {dump}"
+    );
+    assert_eq!(
+        dump,
+        b.dump_projection().unwrap(),
+        "hub stores built from the same events must agree"
+    );
+    assert_eq!(
+        dump,
+        c.dump_projection().unwrap(),
+        "a replica must agree with the hub"
+    );
+    // Reopening replays the log into the same state.
+    let path = a.path().to_path_buf();
+    let state = a.state().clone();
+    drop(a);
+    let reopened = Store::open(&path).unwrap();
+    assert_eq!(reopened.state(), &state);
+    assert_eq!(reopened.dump_projection().unwrap(), dump);
+}
+
+#[test]
+fn refused_events_change_nothing_and_batches_are_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = filled_hub(dir.path());
+    let before = (
+        s.state().clone(),
+        s.dump_projection().unwrap(),
+        s.head(&LogId::Meeting(mid())),
+    );
+    let second_ballot = Event::BallotCast {
+        poll: PollId::new("bq1"),
+        voter: Some(PersonId::new("p4")),
+        choice: 0,
+        at: ts(8),
+    };
+    let ok_event = Event::CurrentItemSet {
+        item: Some(AgendaItemId::new("a2")),
+    };
+    let err = s
+        .append(&LogId::Meeting(mid()), &[ok_event, second_ballot], &hub())
+        .expect_err("a ballot on a closed poll is refused");
+    assert!(
+        matches!(err, StoreError::Rejected(ReduceError::PollStatus { .. })),
+        "{err}"
+    );
+    let after = (
+        s.state().clone(),
+        s.dump_projection().unwrap(),
+        s.head(&LogId::Meeting(mid())),
+    );
+    assert_eq!(before, after, "nothing of a refused batch may remain");
+    assert!(verify_database(s.path()).is_ok());
+}
+
+/// Flips one byte of one column of one entry, checks verification fails,
+/// and restores it.
+#[test]
+fn any_flipped_byte_or_wrong_signature_is_detected_by_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = filled_hub(dir.path());
+    let path = s.path().to_path_buf();
+    drop(s);
+    let report = verify_database(&path).unwrap();
+    assert_eq!(report.entries, meeting_events().len());
+    assert_eq!(report.redacted, 0);
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let n = meeting_events().len() as i64;
+    let mut tried = 0;
+    for seq in [1, n / 2, n] {
+        for col in ["prev_hash", "payload_hash", "hash", "signature", "payload"] {
+            let orig: rusqlite::types::Value = conn
+                .query_row(
+                    &format!("SELECT {col} FROM log_entries WHERE seq = ?1"),
+                    params![seq],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let flipped = match &orig {
+                rusqlite::types::Value::Blob(b) => {
+                    let mut b = b.clone();
+                    let at = (seq as usize * 7) % b.len();
+                    b[at] ^= 0x10;
+                    rusqlite::types::Value::Blob(b)
+                }
+                rusqlite::types::Value::Text(t) => rusqlite::types::Value::Text(
+                    t.replacen("Đại biểu", "Đại biêu", 1)
+                        .replacen("\"at\":", "\"at\": ", 1),
+                ),
+                other => panic!("unexpected column value {other:?}"),
+            };
+            if flipped == orig {
+                continue;
+            }
+            conn.execute(
+                &format!("UPDATE log_entries SET {col} = ?1 WHERE seq = ?2"),
+                params![flipped, seq],
+            )
+            .unwrap();
+            let err = verify_database(&path)
+                .expect_err(&format!("flipped {col} of entry {seq} must be caught"));
+            assert!(
+                err.to_string().contains(&format!("entry {seq}")),
+                "the error names the entry: {err}"
+            );
+            assert!(
+                Store::open(&path).is_err(),
+                "a tampered log must refuse to open"
+            );
+            conn.execute(
+                &format!("UPDATE log_entries SET {col} = ?1 WHERE seq = ?2"),
+                params![orig, seq],
+            )
+            .unwrap();
+            tried += 1;
+        }
+    }
+    assert!(tried >= 12, "tried {tried} tamperings");
+    assert!(
+        verify_database(&path).is_ok(),
+        "restored log verifies again"
+    );
+
+    // A log re-signed by another key: every entry's signature fails.
+    let other = SecretKey::from_seed([7; 32]);
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'hub_public_key'",
+        params![other.public().to_hex()],
+    )
+    .unwrap();
+    let err = verify_database(&path).unwrap_err();
+    assert!(err.to_string().contains("not signed by this hub"), "{err}");
+    conn.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'hub_public_key'",
+        params![hub().public().to_hex()],
+    )
+    .unwrap();
+
+    // An edited projection row (not the log) is caught too.
+    conn.execute("UPDATE polls SET counts = '[4,0,0]'", [])
+        .unwrap();
+    let err = verify_database(&path).unwrap_err();
+    assert!(err.to_string().contains("projection"), "{err}");
+}
+
+#[test]
+fn a_replica_with_redacted_entries_still_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_store = filled_hub(dir.path());
+    let entries = hub_store.entries(&LogId::Meeting(mid()), 0).unwrap();
+    // Withhold the confidential paper (both its events) from this reader.
+    let shown: Vec<LogEntry> = entries
+        .iter()
+        .map(|e| {
+            let ev = e.event().unwrap().unwrap();
+            let secret = matches!(&ev,
+                Event::DocumentAdded { document, .. } | Event::DocumentVersionAdded { document, .. }
+                if document.as_str() == "mat");
+            if secret {
+                e.redacted()
+            } else {
+                e.clone()
+            }
+        })
+        .collect();
+    let mut c = Store::open(&dir.path().join("client.db")).unwrap();
+    c.set_hub_key(&hub().public()).unwrap();
+    assert_eq!(c.append_replicated(&shown).unwrap(), entries.len());
+    let m = &c.state().meetings[&mid()];
+    assert!(m.documents.contains_key(&DocumentId::new("to-trinh")));
+    assert!(
+        !m.documents.contains_key(&DocumentId::new("mat")),
+        "the withheld paper is unknown to the reader"
+    );
+    let path = c.path().to_path_buf();
+    drop(c);
+    let report = verify_database(&path).unwrap();
+    assert_eq!(report.redacted, 2);
+    assert_eq!(report.entries, entries.len());
+
+    // A replicated entry that does not follow our copy is refused.
+    let mut c = Store::open(&path).unwrap();
+    let mut forged = entries.last().unwrap().clone();
+    forged.seq += 1;
+    assert!(matches!(
+        c.append_replicated(&[forged]),
+        Err(StoreError::Replication { .. })
+    ));
+}
