@@ -169,6 +169,10 @@ pub struct DocumentVersion {
     pub file_name: String,
     /// When it was added.
     pub added_at: Timestamp,
+    /// Blob holding the import analysis (page sizes, text with character
+    /// boxes) as JSON, so clients search and select text without parsing
+    /// the PDF themselves.
+    pub analysis: Option<Hash>,
 }
 
 /// A paper with its versions.

@@ -71,6 +71,7 @@ fn meeting_in_session() -> State {
             pages: Some(3),
             file_name: "to-trinh-45.pdf".into(),
             added_at: ts(1),
+            analysis: None,
         },
     });
     evs.push(Event::MeetingPublished { at: ts(2) });

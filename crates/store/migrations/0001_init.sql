@@ -91,6 +91,7 @@ CREATE TABLE document_versions (
     pages     INTEGER,
     file_name TEXT NOT NULL,
     added_at  INTEGER NOT NULL,
+    analysis  TEXT,
     PRIMARY KEY (meeting, document, version),
     FOREIGN KEY (meeting, document) REFERENCES documents(meeting, id) ON DELETE CASCADE
 );

@@ -122,8 +122,8 @@ fn write_one(conn: &Connection, state: &State, t: &Touched) -> rusqlite::Result<
                     ],
                 )?;
                 let mut stmt = conn.prepare_cached(
-                    "INSERT OR REPLACE INTO document_versions (meeting, document, version, sha256, size, pages, file_name, added_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT OR REPLACE INTO document_versions (meeting, document, version, sha256, size, pages, file_name, added_at, analysis)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?;
                 for v in &d.versions {
                     stmt.execute(params![
@@ -134,7 +134,8 @@ fn write_one(conn: &Connection, state: &State, t: &Touched) -> rusqlite::Result<
                         i64::try_from(v.size).unwrap_or(i64::MAX),
                         v.pages,
                         v.file_name,
-                        v.added_at.0
+                        v.added_at.0,
+                        v.analysis.map(|h| h.to_hex())
                     ])?;
                 }
             }

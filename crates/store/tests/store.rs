@@ -79,6 +79,7 @@ fn meeting_events() -> Vec<Event> {
                 pages: Some(4),
                 file_name: format!("{doc}.pdf"),
                 added_at: ts(1),
+                analysis: None,
             },
         });
     }

@@ -1,0 +1,342 @@
+//! Secretariat commands: init, people, meetings, agenda, papers, log verify.
+//! Each parses arguments, calls the hub library once, prints the result.
+
+use crate::{show, time};
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Subcommand, ValueEnum};
+use phonghop_core::{Confidentiality, PersonId, Role};
+use phonghop_hub::{HubDir, NewMeeting, NewPaper, NewPerson};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long one paper's analysis may take before it is refused.
+pub const ANALYSIS_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn data_dir(data: Option<&Path>) -> Result<&Path> {
+    data.ok_or_else(|| anyhow!("no data folder: pass --data DIR or set PHONGHOP_DATA"))
+}
+
+fn open(data: Option<&Path>) -> Result<HubDir> {
+    Ok(HubDir::open(data_dir(data)?)?)
+}
+
+/// `phonghop init`.
+pub fn init(data: Option<&Path>) -> Result<()> {
+    let dir = data_dir(data)?;
+    let hub = HubDir::init(dir)?;
+    println!("Created a hub in {}", dir.display());
+    println!("Hub key fingerprint: {}", hub.public_key().fingerprint());
+    Ok(())
+}
+
+/// People.
+#[derive(Debug, Subcommand)]
+pub enum PersonCmd {
+    /// Register a person; prints their id.
+    Add {
+        /// Full name, e.g. "Nguyễn Văn An".
+        #[arg(long)]
+        name: String,
+        /// Title, e.g. "Phó Chủ tịch HĐND tỉnh".
+        #[arg(long)]
+        title: Option<String>,
+        /// Constituency or unit.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Id to use (default: generated).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List registered people.
+    List,
+}
+
+/// `phonghop person …`.
+pub fn person(data: Option<&Path>, cmd: PersonCmd) -> Result<()> {
+    let mut hub = open(data)?;
+    match cmd {
+        PersonCmd::Add {
+            name,
+            title,
+            unit,
+            id,
+        } => {
+            let id = hub.add_person(NewPerson {
+                id,
+                name,
+                title,
+                unit,
+            })?;
+            println!("{id}");
+        }
+        PersonCmd::List => {
+            for p in hub.store().state().directory.persons.values() {
+                println!("{}\t{}\t{}", p.id, p.name, p.title.as_deref().unwrap_or(""));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A role as typed on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// Prepares the meeting.
+    Secretariat,
+    /// Runs the session.
+    Chair,
+    /// Votes.
+    Delegate,
+    /// Reads only.
+    Observer,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Secretariat => Role::Secretariat,
+            RoleArg::Chair => Role::Chair,
+            RoleArg::Delegate => Role::Delegate,
+            RoleArg::Observer => Role::Observer,
+        }
+    }
+}
+
+/// Meetings.
+#[derive(Debug, Subcommand)]
+pub enum MeetingCmd {
+    /// Create a meeting (as a draft); prints its id.
+    Create {
+        /// Title, e.g. "Kỳ họp thứ mười hai".
+        #[arg(long)]
+        title: String,
+        /// The council, e.g. "HĐND tỉnh Sơn Hà".
+        #[arg(long)]
+        body: String,
+        /// Start, e.g. "2026-12-08 08:00" (Vietnam time).
+        #[arg(long)]
+        starts_at: Option<String>,
+        /// Place.
+        #[arg(long)]
+        place: Option<String>,
+        /// Id to use (default: generated).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List meetings.
+    List,
+    /// Print a meeting's agenda and papers.
+    Show {
+        /// Meeting id.
+        meeting: String,
+    },
+    /// Add a registered person to a meeting.
+    AddMember {
+        /// Meeting id.
+        meeting: String,
+        /// Person id.
+        person: String,
+        /// Role in this meeting.
+        #[arg(long, value_enum, default_value = "delegate")]
+        role: RoleArg,
+    },
+    /// Publish a draft meeting: its members can now see it.
+    Publish {
+        /// Meeting id.
+        meeting: String,
+    },
+}
+
+/// `phonghop meeting …`.
+pub fn meeting(data: Option<&Path>, cmd: MeetingCmd) -> Result<()> {
+    let mut hub = open(data)?;
+    match cmd {
+        MeetingCmd::Create {
+            title,
+            body,
+            starts_at,
+            place,
+            id,
+        } => {
+            let starts_at = starts_at.as_deref().map(time::parse).transpose()?;
+            let id = hub.create_meeting(
+                NewMeeting {
+                    id,
+                    body,
+                    title,
+                    starts_at,
+                    place,
+                },
+                time::now(),
+            )?;
+            println!("{id}");
+        }
+        MeetingCmd::List => {
+            for m in hub.store().state().meetings.values() {
+                println!("{}\t{}\t{} — {}", m.id, m.status.code(), m.body, m.title);
+            }
+        }
+        MeetingCmd::Show { meeting } => print!("{}", show::agenda(hub.meeting(&meeting)?)),
+        MeetingCmd::AddMember {
+            meeting,
+            person,
+            role,
+        } => {
+            hub.add_member(&meeting, &person, role.into())?;
+        }
+        MeetingCmd::Publish { meeting } => {
+            hub.publish(&meeting, time::now())?;
+            println!("Published meeting {meeting}");
+        }
+    }
+    Ok(())
+}
+
+/// Agenda.
+#[derive(Debug, Subcommand)]
+pub enum AgendaCmd {
+    /// Add an agenda item by its number (1, 2, 2.1 …).
+    Add {
+        /// Meeting id.
+        #[arg(long)]
+        meeting: String,
+        /// Number: the next free one at its level, under an existing parent.
+        #[arg(long)]
+        number: String,
+        /// Title.
+        #[arg(long)]
+        title: String,
+        /// Who presents it.
+        #[arg(long)]
+        presenter: Option<String>,
+        /// Planned minutes.
+        #[arg(long)]
+        minutes: Option<u32>,
+    },
+}
+
+/// `phonghop agenda …`.
+pub fn agenda(data: Option<&Path>, cmd: AgendaCmd) -> Result<()> {
+    let mut hub = open(data)?;
+    match cmd {
+        AgendaCmd::Add {
+            meeting,
+            number,
+            title,
+            presenter,
+            minutes,
+        } => {
+            hub.add_agenda_item(&meeting, &number, &title, presenter, minutes)?;
+            println!("Added agenda item {number}: {title}");
+        }
+    }
+    Ok(())
+}
+
+/// Papers.
+#[derive(Debug, Subcommand)]
+pub enum PaperCmd {
+    /// Attach a PDF file to a meeting (checked and analysed first).
+    Add {
+        /// The PDF file.
+        file: PathBuf,
+        /// Meeting id.
+        #[arg(long)]
+        meeting: String,
+        /// Agenda item number it belongs to.
+        #[arg(long)]
+        item: Option<String>,
+        /// Title (default: the PDF's own title, then the file name).
+        #[arg(long)]
+        title: Option<String>,
+        /// Only these people (ids, comma-separated) and the secretariat may read it ("mật").
+        #[arg(long, value_delimiter = ',', conflicts_with = "members_only")]
+        confidential: Vec<String>,
+        /// Only members (not observers) may read it.
+        #[arg(long)]
+        members_only: bool,
+    },
+}
+
+/// Analyzes `file` in a child process of this same binary.
+pub fn analyze(file: &Path) -> Result<phonghop_pdf::Analysis> {
+    if !file.is_file() {
+        bail!("{}: no such file", file.display());
+    }
+    let exe =
+        std::env::current_exe().context("cannot find the phonghop executable to analyze papers")?;
+    Ok(phonghop_pdf::analyze_isolated(
+        &exe,
+        file,
+        ANALYSIS_TIMEOUT,
+    )?)
+}
+
+/// `phonghop paper …`.
+pub fn paper(data: Option<&Path>, cmd: PaperCmd) -> Result<()> {
+    let mut hub = open(data)?;
+    match cmd {
+        PaperCmd::Add {
+            file,
+            meeting,
+            item,
+            title,
+            confidential,
+            members_only,
+        } => {
+            hub.meeting(&meeting)?;
+            let analysis = analyze(&file)?;
+            let confidentiality = if !confidential.is_empty() {
+                Confidentiality::Named(confidential.into_iter().map(PersonId::new).collect())
+            } else if members_only {
+                Confidentiality::Members
+            } else {
+                Confidentiality::Public
+            };
+            let id = hub.add_paper(
+                &meeting,
+                NewPaper {
+                    file: &file,
+                    analysis: &analysis,
+                    item_number: item.as_deref(),
+                    title,
+                    confidentiality,
+                },
+                time::now(),
+            )?;
+            println!(
+                "Added paper {id}: {} ({} pages, {} characters of text)",
+                file.display(),
+                analysis.page_count,
+                analysis.char_count()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The event log.
+#[derive(Debug, Subcommand)]
+pub enum LogCmd {
+    /// Re-verify every log: chain, payload hashes, hub signatures, projections.
+    Verify,
+}
+
+/// `phonghop log …`.
+pub fn log(data: Option<&Path>, cmd: LogCmd) -> Result<()> {
+    let dir = data_dir(data)?;
+    match cmd {
+        LogCmd::Verify => {
+            let db = dir.join("hub.db");
+            if !db.is_file() {
+                return Err(phonghop_hub::HubError::NotInitialised(dir.to_path_buf()).into());
+            }
+            let r = phonghop_store::verify_database(&db)?;
+            println!(
+                "OK: {} logs, {} entries ({} redacted), {} hub signatures verified (key {}), projections match the log",
+                r.logs, r.entries, r.redacted, r.signatures, r.hub_fingerprint
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! `phonghop`: the command-line face of Phonghop. Each subcommand lives in its
+//! own module and calls into the library crates; no domain logic here.
+
+mod admin;
+mod bench_render;
+mod demo;
+mod pdf_cmd;
+mod show;
+mod time;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Phonghop — paperless meeting room.
+///
+/// The secretariat prepares meetings on a hub (agenda, papers, delegates);
+/// delegates read, annotate and vote in the desktop app.
+#[derive(Debug, Parser)]
+#[command(name = "phonghop", version, about, long_about = None)]
+struct Cli {
+    /// The hub's data folder (or set PHONGHOP_DATA).
+    #[arg(long, global = true, env = "PHONGHOP_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a new hub in the data folder: database, signing key, blob store.
+    Init,
+    /// Register people (delegates, chair, secretaries).
+    #[command(subcommand)]
+    Person(admin::PersonCmd),
+    /// Create, list, show and publish meetings; add members.
+    #[command(subcommand)]
+    Meeting(admin::MeetingCmd),
+    /// Build a meeting's agenda.
+    #[command(subcommand)]
+    Agenda(admin::AgendaCmd),
+    /// Attach papers (PDF files) to a meeting.
+    #[command(subcommand)]
+    Paper(admin::PaperCmd),
+    /// Check the hub's event log.
+    #[command(subcommand)]
+    Log(admin::LogCmd),
+    /// Create the demo meeting (HĐND tỉnh Sơn Hà) from assets/ and print its agenda.
+    Demo {
+        /// Where to keep the demo hub (default: ./.phonghop-demo).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Work with PDF files.
+    #[command(subcommand)]
+    Pdf(pdf_cmd::PdfCmd),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(bench_render::BenchCmd),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Init => admin::init(cli.data.as_deref()),
+        Command::Person(c) => admin::person(cli.data.as_deref(), c),
+        Command::Meeting(c) => admin::meeting(cli.data.as_deref(), c),
+        Command::Agenda(c) => admin::agenda(cli.data.as_deref(), c),
+        Command::Paper(c) => admin::paper(cli.data.as_deref(), c),
+        Command::Log(c) => admin::log(cli.data.as_deref(), c),
+        Command::Demo { dir } => demo::run(dir),
+        Command::Pdf(c) => return pdf_cmd::run(c),
+        Command::Bench(c) => return bench_render::run(c),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the error and its causes.
+            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            let mut line = String::new();
+            for c in chain {
+                if !line.contains(&c) {
+                    if !line.is_empty() {
+                        line.push_str(": ");
+                    }
+                    line.push_str(&c);
+                }
+            }
+            eprintln!("error: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}

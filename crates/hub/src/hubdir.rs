@@ -1,0 +1,502 @@
+//! A hub's data folder and the secretariat's preparation of meetings.
+//!
+//! ```text
+//! DIR/hub.db     SQLite: event logs + projections (phonghop-store)
+//! DIR/hub.key    the hub's Ed25519 signing key (hex seed, mode 0600)
+//! DIR/blobs/     papers and their analyses, content-addressed
+//! ```
+//!
+//! Every change goes through [`Store::append`], so the reducer validates it
+//! and the log records it; this module only turns a secretary's words
+//! ("agenda item 2.1", "this PDF file") into events.
+
+use crate::{new_id, HubError};
+use phonghop_core::*;
+use phonghop_pdf::Analysis;
+use phonghop_store::{BlobStore, Store};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// An open hub data folder.
+#[derive(Debug)]
+pub struct HubDir {
+    root: PathBuf,
+    store: Store,
+    blobs: BlobStore,
+    key: SecretKey,
+}
+
+/// A meeting to create.
+#[derive(Debug, Clone)]
+pub struct NewMeeting {
+    /// Id; generated when `None`.
+    pub id: Option<String>,
+    /// Body, e.g. "HĐND tỉnh Sơn Hà".
+    pub body: String,
+    /// Title.
+    pub title: String,
+    /// Planned start.
+    pub starts_at: Option<Timestamp>,
+    /// Place.
+    pub place: Option<String>,
+}
+
+/// A person to register.
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    /// Id; generated when `None`.
+    pub id: Option<String>,
+    /// Full name.
+    pub name: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Constituency or unit.
+    pub unit: Option<String>,
+}
+
+/// A paper to attach.
+#[derive(Debug, Clone)]
+pub struct NewPaper<'a> {
+    /// The PDF file.
+    pub file: &'a Path,
+    /// Its import analysis (from `phonghop_pdf::analyze_isolated`).
+    pub analysis: &'a Analysis,
+    /// Agenda number it belongs to.
+    pub item_number: Option<&'a str>,
+    /// Title; defaults to the PDF's title, then the file name.
+    pub title: Option<String>,
+    /// Who may read it.
+    pub confidentiality: Confidentiality,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> HubError + '_ {
+    move |source| HubError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl HubDir {
+    /// Creates a new hub in `dir`: database, signing key, blob folder.
+    /// Refuses a folder that already holds one.
+    pub fn init(dir: &Path) -> Result<HubDir, HubError> {
+        if dir.join("hub.db").exists() || dir.join("hub.key").exists() {
+            return Err(HubError::AlreadyInitialised(dir.to_path_buf()));
+        }
+        fs::create_dir_all(dir).map_err(io(dir))?;
+        let mut seed = [0u8; 32];
+        getrandom::getrandom(&mut seed).map_err(|e| HubError::BadKey {
+            path: dir.join("hub.key"),
+            reason: format!("no OS randomness to make a key: {e}"),
+        })?;
+        let key = SecretKey::from_seed(seed);
+        write_key(&dir.join("hub.key"), &key)?;
+        let mut store = Store::open(&dir.join("hub.db"))?;
+        store.set_hub_key(&key.public())?;
+        let blobs = BlobStore::open(&dir.join("blobs"))?;
+        Ok(HubDir {
+            root: dir.to_path_buf(),
+            store,
+            blobs,
+            key,
+        })
+    }
+
+    /// Opens an existing hub folder (verifying its logs).
+    pub fn open(dir: &Path) -> Result<HubDir, HubError> {
+        let db = dir.join("hub.db");
+        if !db.is_file() {
+            return Err(HubError::NotInitialised(dir.to_path_buf()));
+        }
+        let key = read_key(&dir.join("hub.key"))?;
+        let store = Store::open(&db)?;
+        match store.hub_key()? {
+            Some(k) if k == key.public() => {}
+            _ => return Err(HubError::BadKey {
+                path: dir.join("hub.key"),
+                reason:
+                    "this key did not sign hub.db's log (key and database belong to different hubs)"
+                        .into(),
+            }),
+        }
+        let blobs = BlobStore::open(&dir.join("blobs"))?;
+        Ok(HubDir {
+            root: dir.to_path_buf(),
+            store,
+            blobs,
+            key,
+        })
+    }
+
+    /// The data folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The store (read access).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The blob folder.
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    /// The hub's public key.
+    pub fn public_key(&self) -> PublicKey {
+        self.key.public()
+    }
+
+    /// Appends events to a log, signed by this hub.
+    pub fn append(&mut self, log: &LogId, events: &[Event]) -> Result<Vec<LogEntry>, HubError> {
+        Ok(self.store.append(log, events, &self.key)?)
+    }
+
+    /// The meeting, or a clear error.
+    pub fn meeting(&self, id: &str) -> Result<&reducer::MeetingState, HubError> {
+        self.store
+            .state()
+            .meetings
+            .get(&MeetingId::new(id))
+            .ok_or_else(|| HubError::UnknownMeeting(id.to_string()))
+    }
+
+    /// Registers a person in the directory.
+    pub fn add_person(&mut self, p: NewPerson) -> Result<PersonId, HubError> {
+        let id = PersonId::new(p.id.unwrap_or_else(|| new_id("p")));
+        let person = Person {
+            id: id.clone(),
+            name: p.name,
+            title: p.title,
+            unit: p.unit,
+        };
+        self.append(&LogId::Directory, &[Event::PersonAdded { person }])?;
+        Ok(id)
+    }
+
+    /// Creates a meeting (draft).
+    pub fn create_meeting(&mut self, m: NewMeeting, now: Timestamp) -> Result<MeetingId, HubError> {
+        let id = MeetingId::new(m.id.unwrap_or_else(|| new_id("m")));
+        let ev = Event::MeetingCreated {
+            meeting: id.clone(),
+            body: m.body,
+            title: m.title,
+            starts_at: m.starts_at,
+            place: m.place,
+            at: now,
+        };
+        self.append(&LogId::Meeting(id.clone()), &[ev])?;
+        Ok(id)
+    }
+
+    /// Adds a registered person to a meeting with a role.
+    pub fn add_member(&mut self, meeting: &str, person: &str, role: Role) -> Result<(), HubError> {
+        self.meeting(meeting)?;
+        let p = self
+            .store
+            .state()
+            .directory
+            .persons
+            .get(&PersonId::new(person))
+            .ok_or_else(|| HubError::UnknownPerson(person.to_string()))?;
+        let member = Member {
+            person: p.id.clone(),
+            name: p.name.clone(),
+            title: p.title.clone(),
+            role,
+        };
+        self.append(
+            &LogId::Meeting(MeetingId::new(meeting)),
+            &[Event::MemberAdded { member }],
+        )?;
+        Ok(())
+    }
+
+    /// Adds agenda item `number` ("2", "2.1"): its parent must exist and the
+    /// number must be the next free one among its siblings (or an existing
+    /// position, which is refused as a duplicate).
+    pub fn add_agenda_item(
+        &mut self,
+        meeting: &str,
+        number: &str,
+        title: &str,
+        presenter: Option<String>,
+        planned_minutes: Option<u32>,
+    ) -> Result<AgendaItemId, HubError> {
+        let parts = parse_number(number)?;
+        let m = self.meeting(meeting)?;
+        if let Some(existing) = m.item_by_number(number) {
+            return Err(HubError::DuplicateNumber {
+                meeting: meeting.into(),
+                number: number.into(),
+                title: existing.title.clone(),
+            });
+        }
+        let (last, parent_parts) = parts
+            .split_last()
+            .ok_or_else(|| HubError::BadNumber(number.into()))?;
+        let parent = if parent_parts.is_empty() {
+            None
+        } else {
+            let pnum = join_number(parent_parts);
+            let p = m
+                .item_by_number(&pnum)
+                .ok_or_else(|| HubError::NumberOutOfPlace {
+                    meeting: meeting.into(),
+                    number: number.into(),
+                    reason: format!("there is no item {pnum} to put it under"),
+                })?;
+            Some(p.id.clone())
+        };
+        let siblings = m.children.get(&parent).map_or(0, Vec::len);
+        if usize::try_from(*last).unwrap_or(usize::MAX) != siblings + 1 {
+            let next = match parent_parts.is_empty() {
+                true => format!("{}", siblings + 1),
+                false => format!("{}.{}", join_number(parent_parts), siblings + 1),
+            };
+            return Err(HubError::NumberOutOfPlace {
+                meeting: meeting.into(),
+                number: number.into(),
+                reason: format!("the next free number there is {next}"),
+            });
+        }
+        let id = AgendaItemId::new(new_id("a"));
+        let ev = Event::AgendaItemAdded {
+            item: AgendaItem {
+                id: id.clone(),
+                parent,
+                title: title.to_string(),
+                presenter,
+                planned_minutes,
+            },
+            position: *last,
+        };
+        self.append(&LogId::Meeting(MeetingId::new(meeting)), &[ev])?;
+        Ok(id)
+    }
+
+    /// Stores a paper's bytes and analysis as blobs and records it in the
+    /// meeting (as a new paper; see [`HubDir::add_version`] for updates).
+    pub fn add_paper(
+        &mut self,
+        meeting: &str,
+        paper: NewPaper<'_>,
+        now: Timestamp,
+    ) -> Result<DocumentId, HubError> {
+        let m = self.meeting(meeting)?;
+        let item = match paper.item_number {
+            Some(n) => {
+                parse_number(n)?;
+                Some(
+                    m.item_by_number(n)
+                        .ok_or_else(|| HubError::UnknownItem {
+                            meeting: meeting.into(),
+                            number: n.into(),
+                        })?
+                        .id
+                        .clone(),
+                )
+            }
+            None => None,
+        };
+        let title = paper
+            .title
+            .clone()
+            .or_else(|| paper.analysis.title().map(str::to_string))
+            .unwrap_or_else(|| paper.analysis.file_name.clone());
+        let document = DocumentId::new(new_id("d"));
+        let version = self.store_version(&paper, 1, now)?;
+        self.append(
+            &LogId::Meeting(MeetingId::new(meeting)),
+            &[
+                Event::DocumentAdded {
+                    document: document.clone(),
+                    item,
+                    title,
+                    confidentiality: paper.confidentiality,
+                },
+                Event::DocumentVersionAdded {
+                    document: document.clone(),
+                    version,
+                },
+            ],
+        )?;
+        Ok(document)
+    }
+
+    /// Records a new version of an existing paper.
+    pub fn add_version(
+        &mut self,
+        meeting: &str,
+        document: &DocumentId,
+        paper: NewPaper<'_>,
+        now: Timestamp,
+    ) -> Result<u32, HubError> {
+        let m = self.meeting(meeting)?;
+        let next = m
+            .documents
+            .get(document)
+            .map(|d| d.versions.len() as u32 + 1)
+            .ok_or_else(|| {
+                HubError::Store(phonghop_store::StoreError::Rejected(ReduceError::Missing {
+                    what: "paper",
+                    id: document.to_string(),
+                }))
+            })?;
+        let version = self.store_version(&paper, next, now)?;
+        self.append(
+            &LogId::Meeting(MeetingId::new(meeting)),
+            &[Event::DocumentVersionAdded {
+                document: document.clone(),
+                version,
+            }],
+        )?;
+        Ok(next)
+    }
+
+    fn store_version(
+        &self,
+        paper: &NewPaper<'_>,
+        version: u32,
+        now: Timestamp,
+    ) -> Result<DocumentVersion, HubError> {
+        let (sha256, size) = self.blobs.put_file(paper.file)?;
+        let json = serde_json::to_vec(paper.analysis).map_err(|e| HubError::Io {
+            path: paper.file.to_path_buf(),
+            source: std::io::Error::other(e),
+        })?;
+        let analysis = self.blobs.put_bytes(&json)?;
+        Ok(DocumentVersion {
+            version,
+            sha256,
+            size,
+            pages: Some(paper.analysis.page_count),
+            file_name: paper.analysis.file_name.clone(),
+            added_at: now,
+            analysis: Some(analysis),
+        })
+    }
+
+    /// Draft → published.
+    pub fn publish(&mut self, meeting: &str, now: Timestamp) -> Result<(), HubError> {
+        self.meeting(meeting)?;
+        self.append(
+            &LogId::Meeting(MeetingId::new(meeting)),
+            &[Event::MeetingPublished { at: now }],
+        )?;
+        Ok(())
+    }
+}
+
+/// "2.1" → [2, 1]; refuses "", "0", "2.", "a".
+fn parse_number(n: &str) -> Result<Vec<u32>, HubError> {
+    let bad = || HubError::BadNumber(n.to_string());
+    let parts: Result<Vec<u32>, _> = n.split('.').map(|p| p.parse::<u32>()).collect();
+    let parts = parts.map_err(|_| bad())?;
+    if parts.is_empty() || parts.contains(&0) || parts.len() > 6 {
+        return Err(bad());
+    }
+    Ok(parts)
+}
+
+fn join_number(parts: &[u32]) -> String {
+    parts
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn write_key(path: &Path, key: &SecretKey) -> Result<(), HubError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io(path))?;
+    f.write_all(hex::encode(key.to_seed()).as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(io(path))
+}
+
+fn read_key(path: &Path) -> Result<SecretKey, HubError> {
+    let text = fs::read_to_string(path).map_err(|e| HubError::BadKey {
+        path: path.to_path_buf(),
+        reason: format!("cannot read it ({e})"),
+    })?;
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut seed).map_err(|_| HubError::BadKey {
+        path: path.to_path_buf(),
+        reason: "not 64 hex digits".into(),
+    })?;
+    Ok(SecretKey::from_seed(seed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agenda_numbers_are_checked() {
+        assert_eq!(parse_number("2.1").unwrap(), vec![2, 1]);
+        for bad in ["", "0", "2.", "a", "1..2", "-1"] {
+            assert!(parse_number(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn agenda_by_number_refuses_duplicates_and_gaps() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut hub = HubDir::init(&dir.path().join("hub")).unwrap();
+        let m = hub
+            .create_meeting(
+                NewMeeting {
+                    id: Some("kh12".into()),
+                    body: "HĐND tỉnh Sơn Hà".into(),
+                    title: "Kỳ họp thứ mười hai".into(),
+                    starts_at: None,
+                    place: None,
+                },
+                Timestamp(0),
+            )
+            .unwrap();
+        hub.add_agenda_item(m.as_str(), "1", "Khai mạc", None, Some(15))
+            .unwrap();
+        hub.add_agenda_item(m.as_str(), "2", "Nghị quyết", None, None)
+            .unwrap();
+        hub.add_agenda_item(m.as_str(), "2.1", "Tờ trình", None, None)
+            .unwrap();
+        let dup = hub
+            .add_agenda_item(m.as_str(), "2.1", "Lặp", None, None)
+            .unwrap_err();
+        assert_eq!(dup.code(), "duplicate_number", "{dup}");
+        let gap = hub
+            .add_agenda_item(m.as_str(), "4", "Nhảy số", None, None)
+            .unwrap_err();
+        assert!(
+            gap.to_string().contains("next free number there is 3"),
+            "{gap}"
+        );
+        let orphan = hub
+            .add_agenda_item(m.as_str(), "5.1", "Mồ côi", None, None)
+            .unwrap_err();
+        assert_eq!(orphan.code(), "number_out_of_place");
+        let unknown = hub
+            .add_agenda_item("nope", "1", "x", None, None)
+            .unwrap_err();
+        assert_eq!(unknown.code(), "unknown_meeting");
+        // Reopening the folder gives the same agenda.
+        let before = hub.store().dump_projection().unwrap();
+        let root = hub.root().to_path_buf();
+        drop(hub);
+        let again = HubDir::open(&root).unwrap();
+        assert_eq!(again.store().dump_projection().unwrap(), before);
+        assert_eq!(
+            HubDir::init(&root).unwrap_err().code(),
+            "already_initialised"
+        );
+    }
+}

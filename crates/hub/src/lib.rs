@@ -1,0 +1,16 @@
+//! The hub: the secretariat's side of Phonghop.
+//!
+//! - [`HubDir`]: a hub's data folder (database, signing key, blobs) and the
+//!   preparation of meetings — people, members, agenda by number, papers —
+//!   each turned into signed events through the store.
+//!
+//! The server (HTTP + WebSocket, pairing, commands, inbox watcher) builds on
+//! the same folder.
+
+mod error;
+mod hubdir;
+mod ids;
+
+pub use error::HubError;
+pub use hubdir::{HubDir, NewMeeting, NewPaper, NewPerson};
+pub use ids::new_id;
