@@ -33,7 +33,10 @@ fn inspect_judges_good_and_bad_files_and_exits_zero() {
         .output()
         .expect("run phonghop");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "exit 0 when every file was judged:\n{stdout}");
+    assert!(
+        out.status.success(),
+        "exit 0 when every file was judged:\n{stdout}"
+    );
     assert!(stdout.contains("tracemonkey.pdf: 14 pages"), "{stdout}");
     assert!(stdout.contains("[encrypted]"), "{stdout}");
     assert!(stdout.contains("[empty]"), "{stdout}");
@@ -51,7 +54,10 @@ fn inspect_survives_hanging_and_crashing_workers() {
             .output()
             .expect("run phonghop");
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{fault}: the parent lives on:\n{stdout}");
+        assert!(
+            out.status.success(),
+            "{fault}: the parent lives on:\n{stdout}"
+        );
         assert!(stdout.contains(code), "{fault}: {stdout}");
         assert!(stdout.contains("0 ok, 1 refused"), "{fault}: {stdout}");
     }
