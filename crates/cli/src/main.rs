@@ -17,7 +17,7 @@ use std::process::ExitCode;
 /// The secretariat prepares meetings on a hub (agenda, papers, delegates);
 /// delegates read, annotate and vote in the desktop app.
 #[derive(Debug, Parser)]
-#[command(name = "phonghop", version, about, long_about = None)]
+#[command(name = "phonghop", version)]
 struct Cli {
     /// The hub's data folder (or set PHONGHOP_DATA).
     #[arg(long, global = true, env = "PHONGHOP_DATA", value_name = "DIR")]
