@@ -64,6 +64,22 @@ fn demo_prints_the_vietnamese_agenda_and_verifies() {
     assert_eq!(ok(&["demo", "--dir", dir.to_str().unwrap()]), out);
     let v = ok(&["--data", dir.to_str().unwrap(), "log", "verify"]);
     assert!(v.starts_with("OK:"), "{v}");
+
+    // The papers' text, extracted by PDFium at import, is searchable with
+    // or without Vietnamese marks.
+    let conn = rusqlite::Connection::open(dir.join("hub.db")).unwrap();
+    for q in ["nghi quyet", "nghị quyết", "NGHI QUYET"] {
+        let hits = phonghop_store::search::search(&conn, q, None, 50).unwrap();
+        assert!(
+            hits.len() >= 2,
+            "{q:?} finds the draft resolution and the submission: {hits:?}"
+        );
+        assert!(
+            hits.iter()
+                .any(|h| h.snippet.contains("«Nghị quyết»") || h.snippet.contains("«nghị quyết»")),
+            "{q:?}: snippets mark the match: {hits:?}"
+        );
+    }
 }
 
 #[test]

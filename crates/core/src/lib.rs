@@ -11,6 +11,7 @@ pub mod hash;
 pub mod ids;
 pub mod log;
 pub mod model;
+pub mod protocol;
 pub mod reducer;
 pub mod sign;
 pub mod text;

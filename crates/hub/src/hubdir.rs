@@ -308,6 +308,7 @@ impl HubDir {
             .unwrap_or_else(|| paper.analysis.file_name.clone());
         let document = DocumentId::new(new_id("d"));
         let version = self.store_version(&paper, 1, now)?;
+        self.index(meeting, &document, 1, paper.analysis)?;
         self.append(
             &LogId::Meeting(MeetingId::new(meeting)),
             &[
@@ -346,6 +347,7 @@ impl HubDir {
                 }))
             })?;
         let version = self.store_version(&paper, next, now)?;
+        self.index(meeting, document, next, paper.analysis)?;
         self.append(
             &LogId::Meeting(MeetingId::new(meeting)),
             &[Event::DocumentVersionAdded {
@@ -354,6 +356,33 @@ impl HubDir {
             }],
         )?;
         Ok(next)
+    }
+
+    /// Puts a version's page texts in the search index. Done before the
+    /// events are appended: an index row for a version that then fails to
+    /// append is harmless (never returned for an unknown paper) and is
+    /// replaced on retry.
+    fn index(
+        &self,
+        meeting: &str,
+        document: &DocumentId,
+        version: u32,
+        a: &Analysis,
+    ) -> Result<(), HubError> {
+        let texts: Vec<&str> = a.pages.iter().map(|p| p.text.as_str()).collect();
+        phonghop_store::search::index_pages(
+            self.store.conn(),
+            &MeetingId::new(meeting),
+            document,
+            version,
+            &texts,
+        )
+        .map_err(|source| {
+            HubError::Store(phonghop_store::StoreError::Sqlite {
+                path: self.root.join("hub.db"),
+                source,
+            })
+        })
     }
 
     fn store_version(

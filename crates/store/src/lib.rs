@@ -10,11 +10,13 @@ mod blobs;
 mod db;
 mod error;
 mod project;
+pub mod search;
 mod store;
 mod verify;
 
 pub use blobs::{BlobStore, PartialBlob};
 pub use error::StoreError;
 pub use phonghop_core::State;
+pub use rusqlite;
 pub use store::Store;
 pub use verify::{verify_database, VerifyReport};

@@ -206,6 +206,19 @@ impl Store {
         events: &[Event],
         hub: &SecretKey,
     ) -> Result<Vec<LogEntry>, StoreError> {
+        self.append_with(log, events, hub, |_, _| Ok(()))
+    }
+
+    /// Like [`Store::append`], and runs `extra` in the same transaction
+    /// with the sealed entries (e.g. to record a command id with its
+    /// answer, so the events and the record commit together or not at all).
+    pub fn append_with(
+        &mut self,
+        log: &LogId,
+        events: &[Event],
+        hub: &SecretKey,
+        extra: impl FnOnce(&Transaction<'_>, &[LogEntry]) -> rusqlite::Result<()>,
+    ) -> Result<Vec<LogEntry>, StoreError> {
         let path = self.path.clone();
         let err = sqlite_err(&path);
         let tx = self.conn.transaction().map_err(&err)?;
@@ -232,6 +245,11 @@ impl Store {
                     failure = Some(e.with_path(&path));
                     break;
                 }
+            }
+        }
+        if failure.is_none() {
+            if let Err(e) = extra(&tx, &out) {
+                failure = Some(err(e));
             }
         }
         let outcome = match failure {
