@@ -34,7 +34,7 @@ use pdfium_render::prelude::*;
 
 use crate::analyze::map_load_error;
 use crate::cache::{non_zero, write_atomic, CacheKey, MemoryCache};
-use crate::encode::{encode_rgb, rgba_to_rgb, Encoding};
+use crate::encode::{encode_rgb, pack_rows, Encoding};
 use crate::error::{display_name, PdfError};
 use crate::library::pdfium;
 
@@ -655,6 +655,9 @@ impl Worker {
                 .set_target_width(i32::try_from(req.width).unwrap_or(1200))
                 .set_maximum_height(i32::try_from(MAX_WIDTH * 2).unwrap_or(i32::MAX))
                 .render_annotations(true)
+                // 3 bytes per pixel, R first: what the encoders take, no
+                // per-pixel conversion (pages are opaque).
+                .set_format(PdfBitmapFormat::BGR)
                 .set_reverse_byte_order(true);
             let bitmap = page
                 .render_with_config(&cfg)
@@ -667,7 +670,7 @@ impl Worker {
                 usize::try_from(w).unwrap_or(0),
                 usize::try_from(h).unwrap_or(0),
             );
-            (rgba_to_rgb(&bitmap.as_raw_bytes(), wu, hu), w, h)
+            (pack_rows(&bitmap.as_raw_bytes(), wu * 3, hu), w, h)
         };
         encode_rgb(
             &rgb,
