@@ -1,0 +1,307 @@
+// The one boundary between the UI and the Rust side (src-tauri).
+//
+// `Backend` is the whole contract: every Tauri command and event the UI
+// uses is a method here. Components never import @tauri-apps/api; they get
+// a `Backend` from a Svelte context (see context.ts), so the same screens run
+// against `TauriBackend` in the app, an in-memory backend in `vite dev`, and
+// fakes in unit tests.
+//
+// Errors from commands cross the boundary as `{code, message}`. The UI
+// switches on `code` only and never parses `message` (it is shown only when
+// no translation exists for the code).
+
+// ---------------------------------------------------------------- types
+
+export type ConnectionState = "online" | "offline" | "connecting";
+
+export interface SyncProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  papersDone: number;
+  papersTotal: number;
+}
+
+export interface Person {
+  id: string;
+  name: string;
+}
+
+export interface AppStatus {
+  joined: boolean;
+  hubUrl: string | null;
+  person: Person | null;
+  connection: ConnectionState;
+  sync: SyncProgress;
+}
+
+export type MeetingStatus = "published" | "in_session" | "closed";
+
+export interface MeetingSummary {
+  id: string;
+  body: string;
+  title: string;
+  /** Milliseconds since the Unix epoch, or null when not scheduled yet. */
+  startsAt: number | null;
+  place: string;
+  status: MeetingStatus;
+  /** Id of the agenda item in progress, if any. */
+  currentItem: string | null;
+}
+
+export interface PaperVersion {
+  version: number;
+  sha256: string;
+  pages: number;
+  /** Size of the PDF in bytes. */
+  size: number;
+  downloaded: boolean;
+  bytesDone: number;
+}
+
+export interface Paper {
+  id: string;
+  title: string;
+  confidential: boolean;
+  /** Number of versions published so far. */
+  versions: number;
+  latest: PaperVersion;
+}
+
+export interface AgendaItem {
+  id: string;
+  /** Display number such as "3.1". */
+  number: string;
+  depth: number;
+  title: string;
+  presenter: string;
+  plannedMinutes: number;
+  papers: Paper[];
+}
+
+export interface MeetingDetail extends MeetingSummary {
+  /** In display order. */
+  agenda: AgendaItem[];
+}
+
+/** `[left, bottom, right, top]` in PDF points, origin bottom-left. */
+export type Box = [number, number, number, number];
+
+export interface TextPage {
+  /** Page size in PDF points. */
+  width: number;
+  height: number;
+  text: string;
+  /** One box per character (Unicode scalar value) of `text`: index with `Array.from(text)`. */
+  boxes: Box[];
+}
+
+export interface PaperText {
+  pages: TextPage[];
+}
+
+export interface SearchHit {
+  meetingId: string;
+  documentId: string;
+  version: number;
+  /** 0-based. */
+  page: number;
+  /** Context around the match; the match itself is wrapped in « ». */
+  snippet: string;
+  boxes: Box[];
+}
+
+/** PDF points, origin bottom-left. */
+export interface Rect {
+  left: number;
+  bottom: number;
+  right: number;
+  top: number;
+}
+
+/** PDF points, origin bottom-left. */
+export interface Point {
+  x: number;
+  y: number;
+}
+
+export type Shape =
+  | { kind: "highlight"; rects: Rect[] }
+  | { kind: "ink"; strokes: Point[][]; width: number }
+  | { kind: "note"; at: Point };
+
+export type Visibility = "private" | "shared";
+/** saved = on this device only; sent = acknowledged by the hub. */
+export type DeliveryState = "saved" | "sent";
+
+export interface AnnotationView {
+  id: string;
+  documentId: string;
+  version: number;
+  /** 0-based. */
+  page: number;
+  shape: Shape;
+  /** "#rrggbb" */
+  color: string;
+  text: string | null;
+  visibility: Visibility;
+  /** Milliseconds since the Unix epoch. */
+  updatedAt: number;
+  state: DeliveryState;
+}
+
+/** Payloads of the events the Rust side emits, by event name. */
+export interface BackendEvents {
+  connection: ConnectionState;
+  "sync-progress": SyncProgress;
+  "meeting-changed": { meetingId: string };
+  "annotations-changed": { meetingId: string; documentId: string };
+  "paper-updated": { meetingId: string; documentId: string; version: number };
+}
+
+export type BackendEventName = keyof BackendEvents;
+export type Unsubscribe = () => void;
+
+// ---------------------------------------------------------------- errors
+
+/** A failed command. `code` is stable; `message` is for people. */
+export class BackendError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "BackendError";
+    this.code = code;
+  }
+}
+
+/** Turns whatever a rejected `invoke` carries into a `BackendError`. */
+export function toBackendError(raw: unknown): BackendError {
+  if (raw instanceof BackendError) return raw;
+  if (typeof raw === "object" && raw !== null && "code" in raw) {
+    const { code, message } = raw as { code: unknown; message?: unknown };
+    if (typeof code === "string") {
+      return new BackendError(code, typeof message === "string" ? message : "");
+    }
+  }
+  if (typeof raw === "string") return new BackendError("unknown", raw);
+  if (raw instanceof Error) return new BackendError("unknown", raw.message);
+  return new BackendError("unknown", String(raw));
+}
+
+// ---------------------------------------------------------------- contract
+
+export interface Backend {
+  appStatus(): Promise<AppStatus>;
+  /** Errors: bad_invite, invite_unknown, hub_unreachable, certificate_mismatch. */
+  join(invite: string): Promise<AppStatus>;
+  listMeetings(): Promise<MeetingSummary[]>;
+  getMeeting(meetingId: string): Promise<MeetingDetail>;
+  getPaperText(meetingId: string, documentId: string, version: number): Promise<PaperText>;
+  /** URL of a rendered page image (`page` is 0-based, `widthPx` in device pixels). */
+  pageUrl(sha256: string, page: number, widthPx: number): string;
+  /** Diacritic-insensitive; `meetingId` null searches every meeting. */
+  search(query: string, meetingId: string | null): Promise<SearchHit[]>;
+  listAnnotations(meetingId: string, documentId: string): Promise<AnnotationView[]>;
+  /** Adds or edits (by id). Returns the stored view with its delivery state. */
+  saveAnnotation(meetingId: string, annotation: AnnotationView): Promise<AnnotationView>;
+  deleteAnnotation(meetingId: string, annotationId: string): Promise<void>;
+  /** Writes the annotated copy and returns its path. */
+  exportAnnotated(meetingId: string, documentId: string, version: number): Promise<string>;
+  on<E extends BackendEventName>(
+    event: E,
+    handler: (payload: BackendEvents[E]) => void,
+  ): Promise<Unsubscribe>;
+}
+
+// ---------------------------------------------------------------- Tauri
+
+/** The three things TauriBackend needs from @tauri-apps/api, injectable for tests. */
+export interface TauriTransport {
+  invoke<T>(command: string, args?: Record<string, unknown>): Promise<T>;
+  listen<T>(event: string, handler: (event: { payload: T }) => void): Promise<Unsubscribe>;
+  convertFileSrc(path: string, protocol: string): string;
+}
+
+/** Name of the custom URI scheme src-tauri registers for page images. */
+export const PAGE_SCHEME = "phonghop";
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export class TauriBackend implements Backend {
+  readonly #t: TauriTransport;
+  #pageBase: string | null = null;
+
+  constructor(transport: TauriTransport) {
+    this.#t = transport;
+  }
+
+  async #call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+    try {
+      return await this.#t.invoke<T>(command, args);
+    } catch (raw) {
+      throw toBackendError(raw);
+    }
+  }
+
+  appStatus(): Promise<AppStatus> {
+    return this.#call("app_status");
+  }
+  join(invite: string): Promise<AppStatus> {
+    return this.#call("join", { invite });
+  }
+  listMeetings(): Promise<MeetingSummary[]> {
+    return this.#call("list_meetings");
+  }
+  getMeeting(meetingId: string): Promise<MeetingDetail> {
+    return this.#call("get_meeting", { meetingId });
+  }
+  getPaperText(meetingId: string, documentId: string, version: number): Promise<PaperText> {
+    return this.#call("get_paper_text", { meetingId, documentId, version });
+  }
+
+  pageUrl(sha256: string, page: number, widthPx: number): string {
+    if (!SHA256.test(sha256)) throw new BackendError("bad_request", `not a sha256: ${sha256}`);
+    // Ask the runtime for the scheme's base once: it is
+    // "phonghop://localhost/" on Linux/macOS and "http://phonghop.localhost/"
+    // on Windows/Android. Path segments are appended unencoded (hex and digits).
+    this.#pageBase ??= this.#t.convertFileSrc("", PAGE_SCHEME);
+    const p = Math.max(0, Math.trunc(page));
+    const w = Math.max(1, Math.round(widthPx));
+    return `${this.#pageBase}page/${sha256}/${p}?width=${w}`;
+  }
+
+  search(query: string, meetingId: string | null): Promise<SearchHit[]> {
+    return this.#call("search", { query, meetingId });
+  }
+  listAnnotations(meetingId: string, documentId: string): Promise<AnnotationView[]> {
+    return this.#call("list_annotations", { meetingId, documentId });
+  }
+  saveAnnotation(meetingId: string, annotation: AnnotationView): Promise<AnnotationView> {
+    return this.#call("save_annotation", { meetingId, annotation });
+  }
+  async deleteAnnotation(meetingId: string, annotationId: string): Promise<void> {
+    await this.#call<null>("delete_annotation", { meetingId, annotationId });
+  }
+  exportAnnotated(meetingId: string, documentId: string, version: number): Promise<string> {
+    return this.#call("export_annotated", { meetingId, documentId, version });
+  }
+
+  on<E extends BackendEventName>(
+    event: E,
+    handler: (payload: BackendEvents[E]) => void,
+  ): Promise<Unsubscribe> {
+    return this.#t.listen<BackendEvents[E]>(event, (e) => handler(e.payload));
+  }
+}
+
+/** The backend of the real app, over @tauri-apps/api. */
+export async function createTauriBackend(): Promise<Backend> {
+  const [core, ev] = await Promise.all([
+    import("@tauri-apps/api/core"),
+    import("@tauri-apps/api/event"),
+  ]);
+  return new TauriBackend({
+    invoke: core.invoke,
+    listen: (name, handler) => ev.listen(name, handler),
+    convertFileSrc: core.convertFileSrc,
+  });
+}

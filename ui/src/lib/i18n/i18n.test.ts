@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import vi from "./vi.json";
+import en from "./en.json";
+import { translate } from "./index";
+
+const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+describe("message files", () => {
+  it("vi.json and en.json have exactly the same keys", () => {
+    expect(Object.keys(en).sort()).toEqual(Object.keys(vi).sort());
+  });
+
+  it("every message uses the same placeholders in both languages", () => {
+    for (const [key, text] of Object.entries(vi)) {
+      expect(placeholders(en[key as keyof typeof en]), `placeholders of ${key}`).toEqual(placeholders(text));
+    }
+  });
+
+  it("every message is non-empty and in Unicode NFC (tone marks precomposed)", () => {
+    for (const file of [vi, en]) {
+      for (const [key, text] of Object.entries(file)) {
+        expect(text.trim(), key).not.toBe("");
+        expect(text.normalize("NFC"), `${key} must be NFC`).toBe(text);
+      }
+    }
+  });
+
+  it("uses the glossary words verbatim", () => {
+    expect(vi["conn.offline"].toLowerCase()).toBe("ngoại tuyến");
+    expect(vi["conn.synced"].toLowerCase()).toBe("đã đồng bộ");
+    expect(vi["conn.syncing"].toLowerCase()).toBe("đang đồng bộ");
+    expect(vi["notes.state.saved"].toLowerCase()).toBe("đã lưu trên máy");
+    expect(vi["notes.state.sent"].toLowerCase()).toBe("đã gửi");
+    expect(vi["tool.highlight"].toLowerCase()).toBe("đánh dấu");
+    expect(vi["tool.pen"].toLowerCase()).toBe("bút");
+    expect(vi["tool.note"].toLowerCase()).toBe("ghi chú");
+    expect(vi["paper.confidential"].toLowerCase()).toBe("mật");
+    expect(vi["reader.newVersion"].toLowerCase()).toContain("phiên bản mới");
+  });
+});
+
+describe("translate", () => {
+  it("fills placeholders and leaves unknown ones visible", () => {
+    expect(translate("vi", "reader.pageOf", { page: 2, total: 14 })).toBe("2 / 14");
+    expect(translate("en", "notes.page", {})).toBe("Page {page}");
+  });
+});

@@ -1,0 +1,56 @@
+// Messages and the pure translate function. Vietnamese is the source of
+// truth for the keys (`MessageKey`); en.json must have exactly the same keys
+// (checked by the type below and by i18n.test.ts).
+
+import vi from "./vi.json";
+import en from "./en.json";
+
+export type MessageKey = keyof typeof vi;
+export type Locale = "vi" | "en";
+export type Params = Record<string, string | number>;
+
+export const LOCALES: readonly Locale[] = ["vi", "en"];
+
+export const messages: Record<Locale, Record<MessageKey, string>> = {
+  vi,
+  en: en satisfies Record<MessageKey, string>,
+};
+
+export function isMessageKey(key: string): key is MessageKey {
+  return Object.hasOwn(vi, key);
+}
+
+/** `{name}` placeholders are replaced from `params`; unknown ones stay visible. */
+export function translate(locale: Locale, key: MessageKey, params?: Params): string {
+  const template = messages[locale][key] ?? messages.vi[key] ?? key;
+  if (!params) return template;
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    Object.hasOwn(params, name) ? String(params[name]) : whole,
+  );
+}
+
+/** Bytes as "12,5 MB" in the locale's number format. */
+export function formatBytes(locale: Locale, bytes: number): string {
+  const units = ["B", "KB", "MB", "GB"];
+  let n = Math.max(0, bytes);
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  const fmt = new Intl.NumberFormat(locale === "vi" ? "vi-VN" : "en-GB", {
+    maximumFractionDigits: u === 0 ? 0 : 1,
+  });
+  return `${fmt.format(n)} ${units[u]}`;
+}
+
+export function formatDateTime(locale: Locale, ms: number): string {
+  return new Intl.DateTimeFormat(locale === "vi" ? "vi-VN" : "en-GB", {
+    weekday: "long",
+    day: "numeric",
+    month: "numeric",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+  }).format(new Date(ms));
+}

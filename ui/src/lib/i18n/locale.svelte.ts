@@ -1,0 +1,44 @@
+// The current locale as reactive state, and `t()` for components. Reading
+// `i18n.locale` inside `t` makes every template that calls `t` re-render
+// when the language is switched.
+
+import { toBackendError } from "../backend";
+import { formatBytes, isMessageKey, translate, type Locale, type MessageKey, type Params } from "./index";
+
+const STORAGE_KEY = "phonghop.locale";
+
+function initialLocale(): Locale {
+  try {
+    return localStorage.getItem(STORAGE_KEY) === "en" ? "en" : "vi";
+  } catch {
+    return "vi";
+  }
+}
+
+export const i18n = $state<{ locale: Locale }>({ locale: initialLocale() });
+
+export function setLocale(locale: Locale): void {
+  i18n.locale = locale;
+  document.documentElement.lang = locale;
+  try {
+    localStorage.setItem(STORAGE_KEY, locale);
+  } catch {
+    // Private mode or storage disabled: the choice lasts for this session.
+  }
+}
+
+export function t(key: MessageKey, params?: Params): string {
+  return translate(i18n.locale, key, params);
+}
+
+export function bytes(n: number): string {
+  return formatBytes(i18n.locale, n);
+}
+
+/** What to show for a failed command: the translation for its code, else its message. */
+export function errorText(err: unknown): string {
+  const e = toBackendError(err);
+  const key = `error.${e.code}`;
+  if (isMessageKey(key)) return t(key);
+  return e.message || t("error.generic");
+}
