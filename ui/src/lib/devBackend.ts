@@ -113,7 +113,7 @@ function pageSvg(lines: string[], widthPx: number): string {
   const svg =
     `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.round(widthPx)}" height="${Math.round((widthPx * H) / W)}" viewBox="0 0 ${W} ${H}">` +
     `<rect width="${W}" height="${H}" fill="#fffdf8"/>` +
-    `<g font-family="DejaVu Sans Mono, monospace" font-size="${FONT}" fill="#1d1d1d" xml:space="preserve">${texts}</g>` +
+    `<g font-family="DejaVu Sans, sans-serif" font-size="${FONT}" fill="#1d1d1d" xml:space="preserve">${texts}</g>` +
     `</svg>`;
   return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
 }
