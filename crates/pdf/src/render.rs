@@ -478,7 +478,7 @@ impl RenderService {
         gen: &Generation,
     ) -> RenderHandle {
         let mut reqs = vec![RenderRequest::new(doc.clone(), page, width).generation(gen)];
-        for p in (page + 1..).take(ahead as usize) {
+        for p in (1..=ahead).filter_map(|i| page.checked_add(i)) {
             reqs.push(
                 RenderRequest::new(doc.clone(), p, width)
                     .priority(Priority::Prefetch)
