@@ -4,6 +4,7 @@
 mod admin;
 mod bench_render;
 mod demo;
+mod net_cmd;
 mod pdf_cmd;
 mod show;
 mod time;
@@ -52,6 +53,25 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Run the hub server (HTTP on loopback, HTTPS with --tls).
+    Hub(net_cmd::HubArgs),
+    /// Make a one-time invite string for a person's device.
+    Invite(net_cmd::InviteArgs),
+    /// List or revoke paired devices.
+    #[command(subcommand)]
+    Device(net_cmd::DeviceCmd),
+    /// Join a hub from this computer with an invite string (device side).
+    Join {
+        /// The invite, e.g. phonghop:ABCD-EFGH-JKLM@192.168.1.10:8443/….
+        invite: String,
+        /// A name for this device.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Bring this device up to date with its hub (device side).
+    Sync,
+    /// Show what this device holds (device side).
+    Status,
     /// Work with PDF files.
     #[command(subcommand)]
     Pdf(pdf_cmd::PdfCmd),
@@ -70,6 +90,12 @@ fn main() -> ExitCode {
         Command::Paper(c) => admin::paper(cli.data.as_deref(), c),
         Command::Log(c) => admin::log(cli.data.as_deref(), c),
         Command::Demo { dir } => demo::run(dir),
+        Command::Hub(a) => net_cmd::hub(cli.data.as_deref(), a),
+        Command::Invite(a) => net_cmd::invite(cli.data.as_deref(), a),
+        Command::Device(c) => net_cmd::device(cli.data.as_deref(), c),
+        Command::Join { invite, label } => net_cmd::join(cli.data.as_deref(), &invite, label),
+        Command::Sync => net_cmd::sync(cli.data.as_deref()),
+        Command::Status => net_cmd::status(cli.data.as_deref()),
         Command::Pdf(c) => return pdf_cmd::run(c),
         Command::Bench(c) => return bench_render::run(c),
     };

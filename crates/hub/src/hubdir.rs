@@ -419,6 +419,152 @@ impl HubDir {
     }
 }
 
+/// Why pairing was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PairRefusal {
+    /// No such code.
+    Unknown,
+    /// Already used by a device.
+    Used,
+    /// Past its expiry.
+    Expired,
+}
+
+fn code_hash(code: &str) -> String {
+    Hash::of(code.trim().to_ascii_uppercase().as_bytes()).to_hex()
+}
+
+impl HubDir {
+    /// Creates a one-time invite code for `person`, valid for `ttl_ms`.
+    /// Only its hash is stored.
+    pub fn create_invite(
+        &mut self,
+        person: &str,
+        ttl_ms: i64,
+        now: Timestamp,
+    ) -> Result<String, HubError> {
+        if !self
+            .store
+            .state()
+            .directory
+            .persons
+            .contains_key(&PersonId::new(person))
+        {
+            return Err(HubError::UnknownPerson(person.to_string()));
+        }
+        let raw = new_id("x");
+        let letters: String = raw[2..]
+            .to_ascii_uppercase()
+            .chars()
+            .chain("ABCD".chars())
+            .take(12)
+            .collect();
+        let code = format!("{}-{}-{}", &letters[..4], &letters[4..8], &letters[8..12]);
+        self.store
+            .conn()
+            .execute(
+                "INSERT INTO invites (code_hash, person, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                phonghop_store::rusqlite::params![code_hash(&code), person, now.0, now.0 + ttl_ms],
+            )
+            .map_err(|source| self.sqlite(source))?;
+        Ok(code)
+    }
+
+    fn sqlite(&self, source: phonghop_store::rusqlite::Error) -> HubError {
+        HubError::Store(phonghop_store::StoreError::Sqlite {
+            path: self.root.join("hub.db"),
+            source,
+        })
+    }
+
+    /// Pairs a device: checks the code, registers the key for the invited
+    /// person and marks the code used, in one transaction.
+    pub fn pair(
+        &mut self,
+        code: &str,
+        public_key: PublicKey,
+        label: &str,
+        now: Timestamp,
+    ) -> Result<Result<Device, PairRefusal>, HubError> {
+        use phonghop_store::rusqlite::{params, OptionalExtension};
+        let hash = code_hash(code);
+        let row: Option<(String, i64, Option<i64>)> = self
+            .store
+            .conn()
+            .query_row(
+                "SELECT person, expires_at, used_at FROM invites WHERE code_hash = ?1",
+                params![hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.sqlite(e))?;
+        let Some((person, expires_at, used_at)) = row else {
+            return Ok(Err(PairRefusal::Unknown));
+        };
+        if used_at.is_some() {
+            return Ok(Err(PairRefusal::Used));
+        }
+        if now.0 > expires_at {
+            return Ok(Err(PairRefusal::Expired));
+        }
+        let device = Device {
+            id: DeviceId::new(new_id("dev")),
+            person: PersonId::new(person),
+            public_key,
+            label: label.chars().take(80).collect(),
+            paired_at: now,
+            revoked_at: None,
+        };
+        let id = device.id.clone();
+        self.store.append_with(
+            &LogId::Directory,
+            &[Event::DeviceRegistered {
+                device: device.clone(),
+            }],
+            &self.key,
+            |tx, _| {
+                tx.execute(
+                    "UPDATE invites SET used_at = ?1, device = ?2 WHERE code_hash = ?3",
+                    params![now.0, id.as_str(), hash],
+                )
+                .map(|_| ())
+            },
+        )?;
+        Ok(Ok(device))
+    }
+
+    /// Revokes a device: refused from now on; it wipes its cache on contact.
+    pub fn revoke_device(&mut self, device: &str, now: Timestamp) -> Result<(), HubError> {
+        self.append(
+            &LogId::Directory,
+            &[Event::DeviceRevoked {
+                device: DeviceId::new(device),
+                at: now,
+            }],
+        )?;
+        Ok(())
+    }
+
+    /// Picks up entries another process (the CLI) appended to hub.db since
+    /// we last looked; returns them so a server can push them live.
+    pub fn refresh(&mut self) -> Result<Vec<LogEntry>, HubError> {
+        Ok(self.store.refresh()?)
+    }
+
+    /// Signs with the hub key (appends through the store).
+    pub fn append_with(
+        &mut self,
+        log: &LogId,
+        events: &[Event],
+        extra: impl FnOnce(
+            &phonghop_store::rusqlite::Transaction<'_>,
+            &[LogEntry],
+        ) -> phonghop_store::rusqlite::Result<()>,
+    ) -> Result<Vec<LogEntry>, HubError> {
+        Ok(self.store.append_with(log, events, &self.key, extra)?)
+    }
+}
+
 /// "2.1" → [2, 1]; refuses "", "0", "2.", "a".
 fn parse_number(n: &str) -> Result<Vec<u32>, HubError> {
     let bad = || HubError::BadNumber(n.to_string());

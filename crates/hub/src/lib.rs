@@ -10,7 +10,8 @@
 mod error;
 mod hubdir;
 mod ids;
+pub mod server;
 
 pub use error::HubError;
-pub use hubdir::{HubDir, NewMeeting, NewPaper, NewPerson};
+pub use hubdir::{HubDir, NewMeeting, NewPaper, NewPerson, PairRefusal};
 pub use ids::new_id;

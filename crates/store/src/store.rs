@@ -17,6 +17,8 @@ pub struct Store {
     state: State,
     /// Last (seq, hash) of every log.
     heads: BTreeMap<LogId, (u64, Hash)>,
+    /// SQLite's `data_version` when we last looked (see [`Store::refresh`]).
+    data_version: Option<i64>,
 }
 
 const META_HUB_KEY: &str = "hub_public_key";
@@ -93,7 +95,16 @@ impl Store {
             conn,
             state: State::default(),
             heads: BTreeMap::new(),
+            data_version: None,
         };
+        // Read data_version before replaying, so a commit by another
+        // process during the replay is noticed by the next refresh.
+        store.data_version = Some(
+            store
+                .conn
+                .pragma_query_value(None, "data_version", |r| r.get(0))
+                .map_err(sqlite_err(path))?,
+        );
         store.reload()?;
         Ok(store)
     }
@@ -182,7 +193,35 @@ impl Store {
         Ok(())
     }
 
-    /// The last (seq, hash) of `log`.
+    /// Notices entries appended by another connection (another process
+    /// writing the same file, e.g. the CLI while the hub runs) and rebuilds
+    /// the state from disk if there are any. Returns the new entries.
+    pub fn refresh(&mut self) -> Result<Vec<LogEntry>, StoreError> {
+        let path = self.path.clone();
+        let err = sqlite_err(&path);
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "data_version", |r| r.get(0))
+            .map_err(&err)?;
+        if self.data_version == Some(version) {
+            return Ok(Vec::new());
+        }
+        self.data_version = Some(version);
+        let old = self.heads.clone();
+        self.reload()?;
+        // (A commit landing during this reload bumps data_version again, so
+        // the next refresh picks it up.)
+        let mut fresh = Vec::new();
+        for (log, (seq, _)) in &self.heads {
+            let after = old.get(log).map_or(0, |h| h.0);
+            if *seq > after {
+                fresh.extend(read_log(&self.conn, log, after).map_err(&err)?);
+            }
+        }
+        Ok(fresh)
+    }
+
+    /// The last (seq, hash) of `log`.    /// The last (seq, hash) of `log`.
     pub fn head(&self, log: &LogId) -> Option<(u64, Hash)> {
         self.heads.get(log).copied()
     }

@@ -1,0 +1,691 @@
+//! The async side of the sync engine: it moves bytes and calls the
+//! decisions in [`crate::plan`] and the store.
+//!
+//! - pull: "events after N" for every meeting (and my personal log), verified
+//!   and applied by the store (chain, hub signature, reducer);
+//! - blobs: fetched in plan order, a few at a time, resumed with `Range`
+//!   from the partial file, verified before they become visible;
+//! - outbox: sent oldest first until acknowledged; a replay is harmless;
+//! - live: a WebSocket pushes new entries; on any interruption, back off and
+//!   start again with "after N".
+
+use crate::dir::{ClientDir, Pairing};
+use crate::net::{self, Live};
+use crate::plan::{self, Backoff, BlobJob};
+use crate::ClientError;
+use futures_util::StreamExt;
+use phonghop_core::protocol::*;
+use phonghop_core::sign::context;
+use phonghop_core::*;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// Download progress, for the UI ("bytes and papers done / total").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncProgress {
+    /// Bytes of papers downloaded in this round.
+    pub bytes_done: u64,
+    /// Bytes of papers to download in this round.
+    pub bytes_total: u64,
+    /// Papers complete.
+    pub papers_done: u64,
+    /// Papers in this round.
+    pub papers_total: u64,
+}
+
+/// Connection state, for the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Connection {
+    /// Trying to reach the hub.
+    Connecting,
+    /// Live channel open.
+    Online,
+    /// Hub unreachable; working from the local copy.
+    Offline,
+}
+
+/// What one sync round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Log entries applied.
+    pub entries: usize,
+    /// Blobs fetched.
+    pub blobs: usize,
+    /// Bytes received for blobs (incl. any re-fetch after a bad blob).
+    pub bytes: u64,
+    /// Commands acknowledged.
+    pub acked: usize,
+    /// Blobs that failed verification and were fetched again.
+    pub refetched: usize,
+}
+
+/// How many blobs download at once.
+const PARALLEL: usize = 3;
+
+/// The sync engine for one hub.
+pub struct Client {
+    dir: Arc<Mutex<ClientDir>>,
+    http: reqwest::Client,
+    pairing: Pairing,
+    token: tokio::sync::Mutex<Option<String>>,
+    progress: watch::Sender<SyncProgress>,
+    connection: watch::Sender<Connection>,
+    outbox_ready: Notify,
+    changed: watch::Sender<u64>,
+    /// When set, blobs are verified and discarded instead of stored
+    /// (benchmarks with many clients on one machine).
+    discard_blobs: bool,
+    clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("pairing", &self.pairing)
+            .finish_non_exhaustive()
+    }
+}
+
+fn system_now() -> Timestamp {
+    Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+    )
+}
+
+impl Client {
+    /// Joins a hub with an invite string: makes (or reuses) this folder's
+    /// device key, pairs it, pins the hub's certificate and log key.
+    pub async fn join(root: &Path, invite: &str, label: &str) -> Result<Client, ClientError> {
+        let inv: Invite = invite.parse()?;
+        let root2 = root.to_path_buf();
+        let dir = tokio::task::spawn_blocking(move || ClientDir::open(&root2))
+            .await
+            .map_err(|e| ClientError::Protocol(e.to_string()))??;
+        let http = net::http_client(inv.cert_sha256.as_deref())?;
+        let base = inv.base_url();
+        let resp: PairResponse = net::post(
+            &http,
+            &base,
+            "/v1/pair",
+            None,
+            &PairRequest {
+                code: inv.code.clone(),
+                public_key: dir.key().public(),
+                label: label.to_string(),
+            },
+        )
+        .await?;
+        let pairing = Pairing {
+            address: inv.address.clone(),
+            base_url: base,
+            cert_sha256: inv.cert_sha256.clone(),
+            device: resp.device,
+            person: resp.person,
+            person_name: resp.person_name,
+        };
+        let mut dir = dir;
+        dir.set_pairing(&pairing, &resp.hub_key)?;
+        Client::with(dir, pairing, http)
+    }
+
+    /// Opens a folder that has joined a hub before.
+    pub fn open(root: &Path) -> Result<Client, ClientError> {
+        let dir = ClientDir::open(root)?;
+        let pairing = dir.pairing()?.ok_or(ClientError::NotJoined)?;
+        let http = net::http_client(pairing.cert_sha256.as_deref())?;
+        Client::with(dir, pairing, http)
+    }
+
+    fn with(
+        dir: ClientDir,
+        pairing: Pairing,
+        http: reqwest::Client,
+    ) -> Result<Client, ClientError> {
+        Ok(Client {
+            dir: Arc::new(Mutex::new(dir)),
+            http,
+            pairing,
+            token: tokio::sync::Mutex::new(None),
+            progress: watch::channel(SyncProgress::default()).0,
+            connection: watch::channel(Connection::Connecting).0,
+            outbox_ready: Notify::new(),
+            changed: watch::channel(0).0,
+            discard_blobs: false,
+            clock: Arc::new(system_now),
+        })
+    }
+
+    /// Verify and discard blobs instead of keeping them (benchmarks).
+    pub fn discard_blobs(mut self, yes: bool) -> Client {
+        self.discard_blobs = yes;
+        self
+    }
+
+    /// The pairing.
+    pub fn pairing(&self) -> &Pairing {
+        &self.pairing
+    }
+
+    /// The local folder (lock briefly; never across an `.await`).
+    pub fn dir(&self) -> Arc<Mutex<ClientDir>> {
+        self.dir.clone()
+    }
+
+    /// Download progress.
+    pub fn progress(&self) -> watch::Receiver<SyncProgress> {
+        self.progress.subscribe()
+    }
+
+    /// Connection state.
+    pub fn connection(&self) -> watch::Receiver<Connection> {
+        self.connection.subscribe()
+    }
+
+    /// Bumped whenever local state changed (entries applied, blobs
+    /// arrived, commands acknowledged).
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    fn bump(&self) {
+        self.changed.send_modify(|n| *n += 1);
+    }
+
+    fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// Runs `f` on the folder off the async runtime.
+    pub async fn with_dir<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut ClientDir) -> T + Send + 'static,
+    ) -> T {
+        let dir = self.dir.clone();
+        match tokio::task::spawn_blocking(move || {
+            let mut d = dir.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut d)
+        })
+        .await
+        {
+            Ok(v) => v,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+
+    fn base(&self) -> &str {
+        &self.pairing.base_url
+    }
+
+    /// A valid session token (challenge–response when needed).
+    async fn token(&self) -> Result<String, ClientError> {
+        let mut slot = self.token.lock().await;
+        if let Some(t) = slot.as_ref() {
+            return Ok(t.clone());
+        }
+        let ch: ChallengeResponse = net::post(
+            &self.http,
+            self.base(),
+            "/v1/auth/challenge",
+            None,
+            &ChallengeRequest {
+                device: self.pairing.device.clone(),
+            },
+        )
+        .await?;
+        let nonce =
+            hex::decode(&ch.nonce).map_err(|_| ClientError::Protocol("malformed nonce".into()))?;
+        let signature = self
+            .with_dir(move |d| d.key().sign(context::AUTH, &nonce))
+            .await;
+        let s: SessionResponse = net::post(
+            &self.http,
+            self.base(),
+            "/v1/auth/session",
+            None,
+            &SessionRequest {
+                device: self.pairing.device.clone(),
+                nonce: ch.nonce,
+                signature,
+            },
+        )
+        .await?;
+        *slot = Some(s.token.clone());
+        Ok(s.token)
+    }
+
+    /// Handles an answer that says "sign in again" or "you are revoked".
+    async fn after_error(&self, e: ClientError) -> ClientError {
+        match &e {
+            ClientError::Hub { code, .. } if code == "session_expired" || code == "no_session" => {
+                *self.token.lock().await = None;
+                e
+            }
+            ClientError::Hub { code, .. } if code == "device_revoked" => {
+                if let Err(w) = self.with_dir(|d| d.wipe()).await {
+                    tracing::error!(error = %w, "could not wipe after revocation");
+                }
+                self.bump();
+                ClientError::Revoked
+            }
+            _ => e,
+        }
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        for attempt in 0..2 {
+            let token = match self.token().await {
+                Ok(t) => t,
+                Err(e) => return Err(self.after_error(e).await),
+            };
+            match net::get(&self.http, self.base(), path, &token).await {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    let e = self.after_error(e).await;
+                    let retry =
+                        matches!(&e, ClientError::Hub { code, .. } if code == "session_expired");
+                    if !(retry && attempt == 0) {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Err(ClientError::Protocol("unreachable".into()))
+    }
+
+    /// Pulls every visible meeting's log and my personal logs; returns
+    /// how many entries were applied.
+    pub async fn pull(&self) -> Result<usize, ClientError> {
+        let meetings: Vec<MeetingInfo> = self.get("/v1/meetings").await?;
+        let mut applied = 0;
+        for m in &meetings {
+            for personal in [false, true] {
+                let log = if personal {
+                    LogId::Personal {
+                        meeting: m.id.clone(),
+                        person: self.pairing.person.clone(),
+                    }
+                } else {
+                    LogId::Meeting(m.id.clone())
+                };
+                loop {
+                    let l2 = log.clone();
+                    let after = self
+                        .with_dir(move |d| d.store().head(&l2).map_or(0, |h| h.0))
+                        .await;
+                    let kind = if personal { "personal" } else { "events" };
+                    let page: EntriesResponse = self
+                        .get(&format!("/v1/meetings/{}/{kind}?after={after}", m.id))
+                        .await?;
+                    if page.entries.is_empty() {
+                        break;
+                    }
+                    let n = self
+                        .with_dir(move |d| d.store_mut().append_replicated(&page.entries))
+                        .await?;
+                    applied += n;
+                    self.bump();
+                    if after + n as u64 >= page.head {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Applies entries pushed live; on a gap, pulls instead.
+    async fn apply_live(&self, entries: Vec<LogEntry>) -> Result<usize, ClientError> {
+        let res = self
+            .with_dir(move |d| d.store_mut().append_replicated(&entries))
+            .await;
+        match res {
+            Ok(n) => {
+                self.bump();
+                Ok(n)
+            }
+            Err(phonghop_store::StoreError::Replication { .. }) => self.pull().await,
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Fetches every missing blob in plan order, `PARALLEL` at a time.
+    pub async fn fetch_blobs(&self) -> Result<SyncReport, ClientError> {
+        let discard = self.discard_blobs;
+        let jobs = self
+            .with_dir(move |d| {
+                let blobs = d.blobs().clone();
+                plan::blob_jobs(d.store().state(), |h| !discard && blobs.has(h))
+            })
+            .await;
+        let total_bytes: u64 = jobs.iter().filter_map(|j| j.size).sum();
+        let total_papers = jobs.iter().filter(|j| j.is_paper).count() as u64;
+        self.progress.send_replace(SyncProgress {
+            bytes_done: 0,
+            bytes_total: total_bytes,
+            papers_done: 0,
+            papers_total: total_papers,
+        });
+        let mut report = SyncReport::default();
+        let mut stream = futures_util::stream::iter(jobs.into_iter().map(|j| self.fetch_one(j)))
+            .buffered(PARALLEL);
+        let mut first_err = None;
+        while let Some(r) = stream.next().await {
+            match r {
+                Ok((bytes, refetched)) => {
+                    report.blobs += 1;
+                    report.bytes += bytes;
+                    report.refetched += refetched;
+                }
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        drop(stream);
+        // Index analyses that are now on disk.
+        self.with_dir(|d| {
+            let versions: Vec<(MeetingId, DocumentId, DocumentVersion)> = d
+                .store()
+                .state()
+                .meetings
+                .values()
+                .flat_map(|m| {
+                    m.documents.values().flat_map(move |doc| {
+                        doc.versions
+                            .iter()
+                            .map(move |v| (m.id.clone(), doc.id.clone(), v.clone()))
+                    })
+                })
+                .collect();
+            for (m, doc, v) in versions {
+                if let Err(e) = d.index_version(&m, &doc, &v) {
+                    tracing::warn!(error = %e, "cannot index paper text");
+                }
+            }
+        })
+        .await;
+        self.bump();
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+
+    /// Downloads one blob, resuming a partial file; returns bytes received
+    /// and whether a bad copy had to be fetched again.
+    async fn fetch_one(&self, job: BlobJob) -> Result<(u64, usize), ClientError> {
+        let mut received = 0;
+        let mut refetched = 0;
+        for attempt in 0..3 {
+            let sha = job.sha256;
+            let discard = self.discard_blobs;
+            let partial = self.with_dir(move |d| d.blobs().partial(&sha)).await?;
+            let mut partial = partial;
+            if discard && !partial.is_empty() {
+                partial.discard();
+                partial = self.with_dir(move |d| d.blobs().partial(&sha)).await?;
+            }
+            let token = match self.token().await {
+                Ok(t) => t,
+                Err(e) => return Err(self.after_error(e).await),
+            };
+            let mut req = self
+                .http
+                .get(format!("{}/v1/blobs/{}", self.base(), sha))
+                .bearer_auth(&token);
+            if !partial.is_empty() {
+                req = req.header(reqwest::header::RANGE, format!("bytes={}-", partial.len()));
+            }
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| net::transport(self.base(), e))?;
+            match resp.status().as_u16() {
+                206 => {}
+                200 if !partial.is_empty() => {
+                    // The hub ignored the range: start over.
+                    partial.discard();
+                    partial = self.with_dir(move |d| d.blobs().partial(&sha)).await?;
+                }
+                200 => {}
+                416 => {}
+                _ => {
+                    let e = net::check(resp)
+                        .await
+                        .err()
+                        .unwrap_or(ClientError::Protocol("unexpected status".into()));
+                    return Err(self.after_error(e).await);
+                }
+            }
+            let mut body = resp.bytes_stream();
+            let mut failure = None;
+            while let Some(chunk) = body.next().await {
+                match chunk {
+                    Ok(bytes) => {
+                        received += bytes.len() as u64;
+                        if let Err(e) = partial.append(&bytes) {
+                            failure = Some(ClientError::from(e));
+                            break;
+                        }
+                        if job.is_paper {
+                            self.progress
+                                .send_modify(|p| p.bytes_done += bytes.len() as u64);
+                        }
+                    }
+                    Err(e) => {
+                        failure = Some(net::transport(self.base(), e));
+                        break;
+                    }
+                }
+            }
+            if let Some(e) = failure {
+                // Keep the partial file: the next round resumes from it.
+                return Err(e);
+            }
+            let finished = tokio::task::spawn_blocking(move || {
+                if discard {
+                    // Benchmarks: hash the bytes then drop them.
+                    partial.finish().map(|p| {
+                        let _ = std::fs::remove_file(p);
+                    })
+                } else {
+                    partial.finish().map(|_| ())
+                }
+            })
+            .await
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+            match finished {
+                Ok(()) => {
+                    if job.is_paper {
+                        self.progress.send_modify(|p| p.papers_done += 1);
+                    }
+                    return Ok((received, refetched));
+                }
+                Err(phonghop_store::StoreError::BlobMismatch { expected, actual }) => {
+                    tracing::warn!(%expected, %actual, attempt, "paper failed its hash; fetching it again");
+                    refetched += 1;
+                    if job.is_paper {
+                        self.progress.send_modify(|p| {
+                            p.bytes_done = p.bytes_done.saturating_sub(job.size.unwrap_or(0))
+                        });
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ClientError::Protocol(format!(
+            "paper {} failed verification three times; the hub or the network is corrupting it",
+            job.sha256
+        )))
+    }
+
+    /// Queues a command (durable before this returns) and wakes the sender.
+    pub async fn submit(&self, command: Command) -> Result<CommandId, ClientError> {
+        let now = self.now();
+        let id = self.with_dir(move |d| d.enqueue(command, now)).await?;
+        self.bump();
+        self.outbox_ready.notify_one();
+        Ok(id)
+    }
+
+    /// Sends queued commands oldest first until the outbox is empty or the
+    /// hub is unreachable. Returns how many were acknowledged.
+    pub async fn flush_outbox(&self) -> Result<usize, ClientError> {
+        let pending = self.with_dir(|d| d.pending()).await?;
+        let mut acked = 0;
+        for cmd in pending {
+            let mut answer = None;
+            for _ in 0..2 {
+                let token = match self.token().await {
+                    Ok(t) => t,
+                    Err(e) => return Err(self.after_error(e).await),
+                };
+                match net::post::<_, CommandAck>(
+                    &self.http,
+                    self.base(),
+                    "/v1/commands",
+                    Some(&token),
+                    &cmd,
+                )
+                .await
+                {
+                    Ok(ack) => {
+                        answer = Some(ack);
+                        break;
+                    }
+                    Err(e) => {
+                        let e = self.after_error(e).await;
+                        if !matches!(&e, ClientError::Hub { code, .. } if code == "session_expired")
+                        {
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+            let Some(ack) = answer else { continue };
+            let now = self.now();
+            self.with_dir(move |d| d.acknowledge(&ack, now)).await?;
+            acked += 1;
+        }
+        if acked > 0 {
+            // Our own events come back through the log; apply them now.
+            self.pull().await?;
+            self.bump();
+        }
+        Ok(acked)
+    }
+
+    /// One full round: pull, send the outbox, fetch blobs.
+    pub async fn sync_once(&self) -> Result<SyncReport, ClientError> {
+        let entries = self.pull().await?;
+        let acked = self.flush_outbox().await?;
+        let mut report = self.fetch_blobs().await?;
+        report.entries = entries;
+        report.acked = acked;
+        Ok(report)
+    }
+
+    /// Runs until `stop` turns true: sync, then follow the live channel;
+    /// on any interruption back off and start again. Stops for good if the
+    /// device was revoked.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut backoff = Backoff::default();
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            self.connection.send_replace(Connection::Connecting);
+            let result = self.session(&mut stop, &mut backoff).await;
+            match result {
+                Err(ClientError::Revoked) => {
+                    self.connection.send_replace(Connection::Offline);
+                    return;
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, "hub connection lost");
+                }
+                Ok(()) => return,
+            }
+            self.connection.send_replace(Connection::Offline);
+            let jitter = f64::from(jitter_byte()) / 255.0;
+            let delay = backoff.next_delay(jitter);
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stop.changed() => return,
+                _ = self.outbox_ready.notified() => {}
+            }
+        }
+    }
+
+    /// One connected period. Ok(()) means "stop requested".
+    async fn session(
+        &self,
+        stop: &mut watch::Receiver<bool>,
+        backoff: &mut Backoff,
+    ) -> Result<(), ClientError> {
+        let token = match self.token().await {
+            Ok(t) => t,
+            Err(e) => return Err(self.after_error(e).await),
+        };
+        let mut live: Live = match net::connect_live(
+            &self.pairing.address,
+            self.pairing.cert_sha256.as_deref(),
+            &token,
+        )
+        .await
+        {
+            Ok(l) => l,
+            Err(e) => {
+                // A stale token makes the upgrade fail: sign in again next time.
+                *self.token.lock().await = None;
+                return Err(e);
+            }
+        };
+        self.sync_once().await?;
+        self.connection.send_replace(Connection::Online);
+        backoff.reset();
+        let mut tick = tokio::time::interval(Duration::from_secs(20));
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return Ok(()),
+                _ = self.outbox_ready.notified() => {
+                    self.flush_outbox().await?;
+                }
+                _ = tick.tick() => {
+                    // Retry anything that failed quietly (e.g. a blob).
+                    self.flush_outbox().await?;
+                    self.fetch_blobs().await?;
+                }
+                msg = live.next() => {
+                    let Some(Ok(msg)) = msg else {
+                        return Err(ClientError::Unreachable { url: self.pairing.address.clone(), cause: "live channel closed".into() });
+                    };
+                    let tokio_tungstenite::tungstenite::Message::Text(text) = msg else { continue };
+                    let parsed: LiveMessage = serde_json::from_str(&text).map_err(|e| ClientError::Protocol(e.to_string()))?;
+                    match parsed {
+                        LiveMessage::Entries { entries, .. } => {
+                            self.apply_live(entries).await?;
+                            self.fetch_blobs().await?;
+                        }
+                        LiveMessage::MeetingsChanged => {
+                            self.sync_once().await?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn jitter_byte() -> u8 {
+    let mut b = [0u8; 1];
+    let _ = getrandom::getrandom(&mut b);
+    b[0]
+}

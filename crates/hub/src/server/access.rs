@@ -1,0 +1,103 @@
+//! Who may read what. Decided here, on the hub, never in the UI.
+//!
+//! A person sees a meeting they are a member of, once it is published (the
+//! secretariat sees drafts too). In the meeting log, an entry about a paper
+//! whose confidentiality excludes the reader — the paper itself, its
+//! versions, shared annotations on it — is sent redacted (payload withheld,
+//! hash kept, DESIGN.md "Event log and sync"). Personal logs go only to
+//! their owner.
+
+use phonghop_core::reducer::MeetingState;
+use phonghop_core::*;
+use std::collections::HashMap;
+
+/// The reader of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reader {
+    /// Person.
+    pub person: PersonId,
+    /// Device.
+    pub device: DeviceId,
+}
+
+/// The reader's role in a meeting they may open, or `None`.
+pub fn role_in(m: &MeetingState, person: &PersonId) -> Option<Role> {
+    let role = m.members.get(person)?.role;
+    if m.status == MeetingStatus::Draft && role != Role::Secretariat {
+        return None;
+    }
+    Some(role)
+}
+
+/// The paper an event concerns, if any (`annotation_docs` remembers the
+/// paper of annotations that have since been deleted).
+pub fn document_of<'a>(
+    ev: &'a Event,
+    annotation_docs: &'a HashMap<AnnotationId, DocumentId>,
+) -> Option<&'a DocumentId> {
+    match ev {
+        Event::DocumentAdded { document, .. } | Event::DocumentVersionAdded { document, .. } => {
+            Some(document)
+        }
+        Event::AnnotationAdded { annotation } | Event::AnnotationEdited { annotation } => {
+            Some(&annotation.document)
+        }
+        Event::AnnotationDeleted { annotation, .. } => annotation_docs.get(annotation),
+        _ => None,
+    }
+}
+
+/// Whether `person` with `role` may read events about `document`.
+pub fn may_read_document(
+    m: &MeetingState,
+    document: &DocumentId,
+    person: &PersonId,
+    role: Role,
+) -> bool {
+    m.documents
+        .get(document)
+        .is_none_or(|d| d.confidentiality.allows(person, role))
+}
+
+/// The entries as this reader may see them.
+pub fn redact(
+    m: &MeetingState,
+    entries: &[LogEntry],
+    person: &PersonId,
+    role: Role,
+    annotation_docs: &HashMap<AnnotationId, DocumentId>,
+) -> Vec<LogEntry> {
+    entries
+        .iter()
+        .map(|e| {
+            let hidden = e
+                .event()
+                .ok()
+                .flatten()
+                .as_ref()
+                .and_then(|ev| document_of(ev, annotation_docs).cloned())
+                .is_some_and(|d| !may_read_document(m, &d, person, role));
+            if hidden {
+                e.redacted()
+            } else {
+                e.clone()
+            }
+        })
+        .collect()
+}
+
+/// Whether the blob `sha` belongs to a paper version (or its analysis) of
+/// a meeting this person may read.
+pub fn may_read_blob(state: &State, sha: &Hash, person: &PersonId) -> bool {
+    state.meetings.values().any(|m| {
+        let Some(role) = role_in(m, person) else {
+            return false;
+        };
+        m.documents.values().any(|d| {
+            d.confidentiality.allows(person, role)
+                && d.versions
+                    .iter()
+                    .any(|v| &v.sha256 == sha || v.analysis.as_ref() == Some(sha))
+        })
+    })
+}

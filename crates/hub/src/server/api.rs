@@ -1,0 +1,253 @@
+//! Routes and the read side: meetings, log entries (redacted per reader),
+//! blobs with HTTP Range. Errors are JSON `{code, message}`.
+
+use super::access::{self, Reader};
+use super::{auth, commands, live, Shared};
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use phonghop_core::protocol::{ApiError, EntriesResponse, MeetingInfo};
+use phonghop_core::*;
+use serde::Deserialize;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+/// An error answer.
+#[derive(Debug)]
+pub(crate) struct Failure(pub StatusCode, pub ApiError);
+
+impl Failure {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Failure {
+        Failure(
+            status,
+            ApiError {
+                code: code.into(),
+                message: message.into(),
+            },
+        )
+    }
+    pub fn internal(e: impl std::fmt::Display) -> Failure {
+        tracing::error!(error = %e, "internal error");
+        Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v1/pair", post(auth::pair))
+        .route("/v1/auth/challenge", post(auth::challenge))
+        .route("/v1/auth/session", post(auth::session))
+        .route("/v1/meetings", get(meetings))
+        .route("/v1/meetings/{id}/events", get(events))
+        .route("/v1/meetings/{id}/personal", get(personal))
+        .route("/v1/blobs/{sha}", get(blob))
+        .route("/v1/commands", post(commands::submit))
+        .route("/v1/live", get(live::upgrade))
+        .fallback(|| async { Failure::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+        .with_state(shared)
+}
+
+async fn meetings(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<MeetingInfo>>, Failure> {
+    let reader = auth::authenticate(&s, &headers, None).await?;
+    let list = s
+        .with_hub(move |hub, _| {
+            let state = hub.store().state();
+            state
+                .meetings
+                .values()
+                .filter_map(|m| {
+                    let role = access::role_in(m, &reader.person)?;
+                    Some(MeetingInfo {
+                        id: m.id.clone(),
+                        body: m.body.clone(),
+                        title: m.title.clone(),
+                        starts_at: m.starts_at,
+                        place: m.place.clone(),
+                        status: m.status,
+                        role,
+                        head: hub
+                            .store()
+                            .head(&LogId::Meeting(m.id.clone()))
+                            .map_or(0, |h| h.0),
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+    Ok(Json(list))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct After {
+    #[serde(default)]
+    after: u64,
+}
+
+/// Most entries one answer carries; the client asks again for the rest.
+const PAGE: usize = 2000;
+
+async fn events(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<After>,
+) -> Result<Json<EntriesResponse>, Failure> {
+    let reader = auth::authenticate(&s, &headers, None).await?;
+    s.with_hub(move |hub, shared| {
+        let mid = MeetingId::new(&id);
+        let m = hub
+            .store()
+            .state()
+            .meetings
+            .get(&mid)
+            .ok_or_else(|| no_meeting(&id))?;
+        let role = access::role_in(m, &reader.person).ok_or_else(|| no_meeting(&id))?;
+        let log = LogId::Meeting(mid.clone());
+        let head = hub.store().head(&log).map_or(0, |h| h.0);
+        let mut entries = hub
+            .store()
+            .entries(&log, q.after)
+            .map_err(Failure::internal)?;
+        entries.truncate(PAGE);
+        let docs = shared
+            .annotation_docs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let entries = access::redact(m, &entries, &reader.person, role, &docs);
+        Ok(Json(EntriesResponse { entries, head }))
+    })
+    .await
+}
+
+async fn personal(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<After>,
+) -> Result<Json<EntriesResponse>, Failure> {
+    let reader = auth::authenticate(&s, &headers, None).await?;
+    s.with_hub(move |hub, _| {
+        let mid = MeetingId::new(&id);
+        let m = hub
+            .store()
+            .state()
+            .meetings
+            .get(&mid)
+            .ok_or_else(|| no_meeting(&id))?;
+        access::role_in(m, &reader.person).ok_or_else(|| no_meeting(&id))?;
+        let log = LogId::Personal {
+            meeting: mid,
+            person: reader.person.clone(),
+        };
+        let head = hub.store().head(&log).map_or(0, |h| h.0);
+        let mut entries = hub
+            .store()
+            .entries(&log, q.after)
+            .map_err(Failure::internal)?;
+        entries.truncate(PAGE);
+        Ok(Json(EntriesResponse { entries, head }))
+    })
+    .await
+}
+
+pub(crate) fn no_meeting(id: &str) -> Failure {
+    // Same answer for "does not exist" and "not yours": no probing.
+    Failure::new(
+        StatusCode::NOT_FOUND,
+        "no_meeting",
+        format!("no meeting '{id}' for you on this hub"),
+    )
+}
+
+/// Parses `bytes=N-` / `bytes=N-M`.
+fn parse_range(h: &str, len: u64) -> Option<(u64, u64)> {
+    let spec = h.strip_prefix("bytes=")?;
+    let (a, b) = spec.split_once('-')?;
+    let start: u64 = a.trim().parse().ok()?;
+    let end: u64 = if b.trim().is_empty() {
+        len.checked_sub(1)?
+    } else {
+        b.trim().parse::<u64>().ok()?.min(len.checked_sub(1)?)
+    };
+    (start <= end).then_some((start, end))
+}
+
+async fn blob(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(sha): Path<String>,
+) -> Result<Response, Failure> {
+    let reader: Reader = auth::authenticate(&s, &headers, None).await?;
+    let hash: Hash = sha.parse().map_err(|e: phonghop_core::hash::BadHash| {
+        Failure::new(StatusCode::BAD_REQUEST, "bad_hash", e.to_string())
+    })?;
+    let allowed = s
+        .with_hub(move |hub, _| access::may_read_blob(hub.store().state(), &hash, &reader.person))
+        .await;
+    let missing = || {
+        Failure::new(
+            StatusCode::NOT_FOUND,
+            "no_blob",
+            format!("no paper {sha} for you on this hub"),
+        )
+    };
+    if !allowed {
+        return Err(missing());
+    }
+    let path = s.blobs.path(&hash);
+    let mut file = tokio::fs::File::open(&path).await.map_err(|_| missing())?;
+    let len = file.metadata().await.map_err(Failure::internal)?.len();
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let (status, start, end) = match range {
+        None => (StatusCode::OK, 0, len.saturating_sub(1)),
+        Some(r) => match parse_range(r, len) {
+            Some((a, b)) => (StatusCode::PARTIAL_CONTENT, a, b),
+            None if len > 0
+                && r.starts_with("bytes=")
+                && r[6..].split('-').next().and_then(|a| a.parse::<u64>().ok()) == Some(len) =>
+            {
+                return Ok((
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+                )
+                    .into_response())
+            }
+            None => {
+                return Err(Failure::new(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    "bad_range",
+                    format!("range '{r}' is outside the {len} bytes of this paper"),
+                ))
+            }
+        },
+    };
+    let count = if len == 0 { 0 } else { end - start + 1 };
+    file.seek(std::io::SeekFrom::Start(start))
+        .await
+        .map_err(Failure::internal)?;
+    let stream = ReaderStream::with_capacity(file.take(count), 256 * 1024);
+    let mut resp = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::CONTENT_LENGTH, count)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::ETAG, format!("\"{sha}\""));
+    if status == StatusCode::PARTIAL_CONTENT {
+        resp = resp.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"));
+    }
+    resp.body(Body::from_stream(stream))
+        .map_err(Failure::internal)
+}
