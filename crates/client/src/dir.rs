@@ -11,6 +11,9 @@ use phonghop_store::{BlobStore, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// A search hit with the character boxes to highlight.
+pub type BoxedHit = (phonghop_store::search::SearchHit, Vec<[f32; 4]>);
+
 /// What pairing established.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pairing {
@@ -337,6 +340,66 @@ impl ClientDir {
         )
         .map_err(|e| self.sqlite(e))?;
         Ok(true)
+    }
+
+    /// The page texts and character boxes of a paper version (from its
+    /// analysis blob), if downloaded.
+    pub fn paper_text(
+        &self,
+        meeting: &MeetingId,
+        document: &DocumentId,
+        version: u32,
+    ) -> Result<Vec<PageText>, ClientError> {
+        let v = self
+            .store
+            .state()
+            .meetings
+            .get(meeting)
+            .and_then(|m| m.documents.get(document))
+            .and_then(|d| d.versions.iter().find(|v| v.version == version))
+            .ok_or_else(|| {
+                ClientError::Protocol(format!("no version {version} of paper '{document}' here"))
+            })?;
+        let a = v.analysis.filter(|a| self.blobs.has(a)).ok_or_else(|| {
+            ClientError::Protocol(format!(
+                "the text of paper '{document}' has not arrived yet"
+            ))
+        })?;
+        let path = self.blobs.path(&a);
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let analysis: AnalysisText = serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::Protocol(format!("paper analysis {a} is not valid: {e}")))?;
+        Ok(analysis.pages)
+    }
+
+    /// Full-text search over downloaded papers (Vietnamese-folded), with
+    /// the character boxes of each hit for highlighting.
+    pub fn search(
+        &self,
+        query: &str,
+        meeting: Option<&MeetingId>,
+    ) -> Result<Vec<BoxedHit>, ClientError> {
+        let hits = phonghop_store::search::search(self.store.conn(), query, meeting, 100)
+            .map_err(|e| self.sqlite(e))?;
+        let mut out = Vec::with_capacity(hits.len());
+        for h in hits {
+            let boxes = self
+                .paper_text(&h.meeting, &h.document, h.version)
+                .ok()
+                .and_then(|pages| pages.into_iter().nth(h.page as usize))
+                .map(|p| {
+                    h.ranges
+                        .iter()
+                        .flat_map(|&(a, b)| {
+                            p.boxes.get(a..b.min(p.boxes.len())).unwrap_or(&[]).to_vec()
+                        })
+                        .filter(|bx| bx[2] > bx[0] && bx[3] > bx[1])
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push((h, boxes));
+        }
+        Ok(out)
     }
 
     /// Wipes every cached meeting, its search index and all blobs (after

@@ -15,6 +15,6 @@ pub mod plan;
 mod sync;
 mod tls;
 
-pub use dir::{ClientDir, LocalAnnotation, Pairing, PendingState};
+pub use dir::{ClientDir, LocalAnnotation, PageText, Pairing, PendingState};
 pub use error::ClientError;
 pub use sync::{Client, Connection, SyncProgress, SyncReport};

@@ -1,0 +1,384 @@
+//! Tauri commands: each takes the state, calls one library function, maps
+//! the answer to a DTO and errors to `{code, message}`.
+
+use crate::dto::*;
+use crate::AppState;
+use phonghop_client::Client;
+use phonghop_core::protocol::Command;
+use phonghop_core::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tauri::{AppHandle, Emitter, Runtime, State};
+
+type Res<T> = Result<T, CmdError>;
+
+fn now() -> Timestamp {
+    Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+    )
+}
+
+/// A label the secretariat recognises in the device list.
+pub fn device_label() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "Phonghop".into())
+}
+
+fn status_of(client: Option<&Arc<Client>>) -> AppStatus {
+    match client {
+        None => AppStatus {
+            joined: false,
+            hub_url: None,
+            person: None,
+            connection: phonghop_client::Connection::Offline,
+            sync: Default::default(),
+        },
+        Some(c) => AppStatus {
+            joined: true,
+            hub_url: Some(c.pairing().base_url.clone()),
+            person: Some(PersonDto {
+                id: c.pairing().person.to_string(),
+                name: c.pairing().person_name.clone(),
+            }),
+            connection: *c.connection().borrow(),
+            sync: *c.progress().borrow(),
+        },
+    }
+}
+
+#[tauri::command]
+pub fn app_status(state: State<'_, AppState>) -> AppStatus {
+    status_of(state.client().ok().as_ref())
+}
+
+#[tauri::command]
+pub async fn join<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    invite: String,
+) -> Res<AppStatus> {
+    if state.client().is_ok() {
+        return Err(CmdError::new(
+            "already_joined",
+            "this device has already joined a hub",
+        ));
+    }
+    let dir = state.data.join("hub");
+    let client = Arc::new(Client::join(&dir, invite.trim(), &device_label()).await?);
+    crate::start_client_generic(&app, client.clone());
+    Ok(status_of(Some(&client)))
+}
+
+#[tauri::command]
+pub async fn list_meetings(state: State<'_, AppState>) -> Res<Vec<MeetingSummary>> {
+    let c = state.client()?;
+    Ok(c.with_dir(|d| {
+        let mut v: Vec<_> = d
+            .store()
+            .state()
+            .meetings
+            .values()
+            .filter(|m| m.status != MeetingStatus::Draft)
+            .collect();
+        v.sort_by_key(|m| m.starts_at.map_or(i64::MAX, |t| t.0));
+        v.into_iter().map(MeetingSummary::from).collect()
+    })
+    .await)
+}
+
+#[tauri::command]
+pub async fn get_meeting(state: State<'_, AppState>, meeting_id: String) -> Res<MeetingDetail> {
+    let c = state.client()?;
+    c.with_dir(move |d| {
+        let m = d
+            .store()
+            .state()
+            .meetings
+            .get(&MeetingId::new(&meeting_id))
+            .ok_or_else(|| {
+                CmdError::new(
+                    "no_meeting",
+                    format!("no meeting '{meeting_id}' on this device"),
+                )
+            })?;
+        Ok(MeetingDetail::build(m, d.blobs()))
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn get_paper_text(
+    state: State<'_, AppState>,
+    meeting_id: String,
+    document_id: String,
+    version: u32,
+) -> Res<PaperText> {
+    let c = state.client()?;
+    c.with_dir(move |d| {
+        let pages = d.paper_text(
+            &MeetingId::new(meeting_id),
+            &DocumentId::new(document_id),
+            version,
+        )?;
+        Ok(PaperText {
+            pages: pages.into_iter().map(TextPage::from).collect(),
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn search(
+    state: State<'_, AppState>,
+    query: String,
+    meeting_id: Option<String>,
+) -> Res<Vec<SearchHit>> {
+    let c = state.client()?;
+    c.with_dir(move |d| {
+        let m = meeting_id.map(MeetingId::new);
+        Ok(d.search(&query, m.as_ref())?
+            .into_iter()
+            .map(SearchHit::from)
+            .collect())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn list_annotations(
+    state: State<'_, AppState>,
+    meeting_id: String,
+    document_id: String,
+) -> Res<Vec<AnnotationView>> {
+    let c = state.client()?;
+    c.with_dir(move |d| {
+        Ok(
+            d.annotations(&MeetingId::new(meeting_id), &DocumentId::new(document_id))?
+                .into_iter()
+                .map(AnnotationView::from)
+                .collect(),
+        )
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn save_annotation(
+    state: State<'_, AppState>,
+    meeting_id: String,
+    annotation: AnnotationView,
+) -> Res<AnnotationView> {
+    let c = state.client()?;
+    let me = c.pairing().person.clone();
+    let a = annotation.to_annotation(&me, now())?;
+    let meeting = MeetingId::new(&meeting_id);
+    let (m2, doc, id) = (meeting.clone(), a.document.clone(), a.id.clone());
+    let exists = c
+        .with_dir(move |d| {
+            d.annotations(&m2, &doc)
+                .map(|l| l.iter().any(|x| x.annotation.id == id))
+        })
+        .await?;
+    let command = if exists {
+        Command::EditAnnotation {
+            meeting,
+            annotation: a.clone(),
+        }
+    } else {
+        Command::AddAnnotation {
+            meeting,
+            annotation: a.clone(),
+        }
+    };
+    c.submit(command).await?;
+    Ok(AnnotationView::from(phonghop_client::LocalAnnotation {
+        annotation: a,
+        state: phonghop_client::PendingState::Saved,
+    }))
+}
+
+#[tauri::command]
+pub async fn delete_annotation(
+    state: State<'_, AppState>,
+    meeting_id: String,
+    annotation_id: String,
+) -> Res<()> {
+    let c = state.client()?;
+    c.submit(Command::DeleteAnnotation {
+        meeting: MeetingId::new(meeting_id),
+        annotation: AnnotationId::new(annotation_id),
+    })
+    .await?;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn export_annotated(
+    state: State<'_, AppState>,
+    meeting_id: String,
+    document_id: String,
+    version: u32,
+) -> Res<String> {
+    let c = state.client()?;
+    let out_dir = state.data.join("exports");
+    let me = c.pairing().person_name.clone();
+    c.with_dir(move |d| {
+        let mid = MeetingId::new(&meeting_id);
+        let did = DocumentId::new(&document_id);
+        let doc = d
+            .store()
+            .state()
+            .meetings
+            .get(&mid)
+            .and_then(|m| m.documents.get(&did))
+            .ok_or_else(|| CmdError::new("no_paper", format!("no paper '{document_id}' here")))?;
+        let v = doc
+            .versions
+            .iter()
+            .find(|v| v.version == version)
+            .ok_or_else(|| {
+                CmdError::new("no_paper", format!("no version {version} of this paper"))
+            })?;
+        if !d.blobs().has(&v.sha256) {
+            return Err(CmdError::new(
+                "not_downloaded",
+                "this paper has not been downloaded yet",
+            ));
+        }
+        let notes: Vec<phonghop_pdf::ExportAnnotation> = d
+            .annotations(&mid, &did)?
+            .into_iter()
+            .map(|l| l.annotation)
+            .filter(|a| a.version == version)
+            .map(to_export)
+            .collect();
+        std::fs::create_dir_all(&out_dir)
+            .map_err(|e| CmdError::new("io", format!("{}: {e}", out_dir.display())))?;
+        let stem: String = doc
+            .title
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == ' ')
+            .take(60)
+            .collect();
+        let dst = out_dir.join(format!("{} (v{version}, ghi chú).pdf", stem.trim()));
+        let day = chrono_day(now());
+        let watermark = format!("Bản của đại biểu {me} — {day}");
+        phonghop_pdf::export_annotated(&d.blobs().path(&v.sha256), &dst, &notes, Some(&watermark))?;
+        Ok(dst.display().to_string())
+    })
+    .await
+}
+
+/// dd/mm/yyyy in Vietnam time, without a date crate (civil-from-days).
+fn chrono_day(t: Timestamp) -> String {
+    let days = (t.0 / 1000 + 7 * 3600).div_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{d:02}/{m:02}/{y}")
+}
+
+fn to_export(a: Annotation) -> phonghop_pdf::ExportAnnotation {
+    use phonghop_pdf::ExportKind;
+    let kind = match a.shape {
+        Shape::Highlight { rects } => ExportKind::Highlight {
+            rects: rects
+                .iter()
+                .map(|r| [r.left, r.bottom, r.right, r.top])
+                .collect(),
+        },
+        Shape::Ink { strokes, width } => ExportKind::Ink {
+            strokes: strokes
+                .iter()
+                .map(|s| s.iter().map(|p| [p.x, p.y]).collect())
+                .collect(),
+            width,
+        },
+        Shape::Note { at } => ExportKind::Note {
+            x: at.x,
+            y: at.y,
+            text: a.text.clone().unwrap_or_default(),
+        },
+    };
+    phonghop_pdf::ExportAnnotation {
+        page: a.page,
+        color: a.color,
+        kind,
+    }
+}
+
+/// Versions per (meeting, paper), to notice new versions.
+pub(crate) async fn version_counts(c: &Arc<Client>) -> HashMap<(MeetingId, DocumentId), u32> {
+    c.with_dir(|d| {
+        d.store()
+            .state()
+            .meetings
+            .values()
+            .flat_map(|m| {
+                m.documents
+                    .values()
+                    .map(move |doc| ((m.id.clone(), doc.id.clone()), doc.versions.len() as u32))
+            })
+            .collect()
+    })
+    .await
+}
+
+/// Tells the window what changed: meetings, annotations, new versions.
+pub(crate) async fn emit_changes<R: Runtime>(
+    app: &AppHandle<R>,
+    c: &Arc<Client>,
+    known: &mut HashMap<(MeetingId, DocumentId), u32>,
+) {
+    let now = version_counts(c).await;
+    let meetings: std::collections::BTreeSet<&MeetingId> = now.keys().map(|(m, _)| m).collect();
+    for m in &meetings {
+        let _ = app.emit(
+            "meeting-changed",
+            serde_json::json!({ "meetingId": m.as_str() }),
+        );
+    }
+    for ((m, d), n) in &now {
+        let _ = app.emit(
+            "annotations-changed",
+            serde_json::json!({ "meetingId": m.as_str(), "documentId": d.as_str() }),
+        );
+        if known
+            .get(&(m.clone(), d.clone()))
+            .is_some_and(|old| old < n)
+        {
+            let _ = app.emit(
+                "paper-updated",
+                serde_json::json!({ "meetingId": m.as_str(), "documentId": d.as_str(), "version": n }),
+            );
+        }
+    }
+    if meetings.is_empty() {
+        let _ = app.emit("meeting-changed", serde_json::json!({ "meetingId": "*" }));
+    }
+    *known = now;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vietnam_dates() {
+        // 2026-11-23 20:00 UTC is already 24/11 in Vietnam.
+        assert_eq!(chrono_day(Timestamp(1_795_464_000_000)), "24/11/2026");
+        assert_eq!(chrono_day(Timestamp(0)), "01/01/1970");
+    }
+}

@@ -1,0 +1,187 @@
+//! The Phonghop desktop app: a thin Tauri 2 shell. Commands adapt
+//! `phonghop-client` (sync engine, local store, outbox) and `phonghop-pdf`
+//! (render service, export) to the UI's contract (`ui/src/lib/backend.ts`);
+//! page images come through the `phonghop://` scheme from the render
+//! service's caches, never as base64 over IPC.
+//!
+//! App data lives in the platform's app-data folder, or in
+//! `$PHONGHOP_APP_DATA` (tests and the demo run several app instances side
+//! by side, each with its own folder). `$PHONGHOP_INVITE` joins that hub on
+//! first start (the demo).
+
+mod commands;
+mod dto;
+mod scheme;
+
+use phonghop_client::Client;
+use phonghop_pdf::{RenderConfig, RenderService};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tauri::{Emitter, Manager};
+
+/// What the commands share.
+#[derive(Debug)]
+pub struct AppState {
+    /// The app's data folder.
+    pub data: PathBuf,
+    /// The sync engine, once joined.
+    pub client: Mutex<Option<Arc<Client>>>,
+    /// Page rendering (one PDFium thread), or why it is unavailable.
+    pub render: Result<RenderService, String>,
+    /// Stops the sync loop on exit.
+    pub stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl AppState {
+    /// The client, or `not_joined`.
+    pub fn client(&self) -> Result<Arc<Client>, dto::CmdError> {
+        self.client
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| dto::CmdError::new("not_joined", "this device has not joined a hub yet"))
+    }
+}
+
+fn data_dir(app: &tauri::App) -> PathBuf {
+    std::env::var_os("PHONGHOP_APP_DATA")
+        .map(PathBuf::from)
+        .or_else(|| app.path().app_data_dir().ok())
+        .unwrap_or_else(|| PathBuf::from(".phonghop-app"))
+}
+
+/// Starts the sync loop and forwards its state to the window as events.
+pub(crate) fn start_client(app: &tauri::AppHandle, client: Arc<Client>) {
+    start_client_generic(app, client)
+}
+
+/// [`start_client`] for any runtime (commands are generic for testing).
+pub(crate) fn start_client_generic<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+    client: Arc<Client>,
+) {
+    let state = app.state::<AppState>();
+    *state.client.lock().unwrap_or_else(|p| p.into_inner()) = Some(client.clone());
+    let stop = state.stop.subscribe();
+    tauri::async_runtime::spawn(client.clone().run(stop));
+    let (app2, c2) = (app.clone(), client.clone());
+    tauri::async_runtime::spawn(async move {
+        let mut rx = c2.connection();
+        loop {
+            let v = *rx.borrow_and_update();
+            let _ = app2.emit("connection", v);
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+    let (app3, c3) = (app.clone(), client.clone());
+    tauri::async_runtime::spawn(async move {
+        let mut rx = c3.progress();
+        while rx.changed().await.is_ok() {
+            let v = *rx.borrow_and_update();
+            let _ = app3.emit("sync-progress", v);
+        }
+    });
+    let app4 = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut rx = client.changes();
+        let mut known = commands::version_counts(&client).await;
+        while rx.changed().await.is_ok() {
+            // Coalesce bursts (a pull applies many entries).
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            rx.borrow_and_update();
+            commands::emit_changes(&app4, &client, &mut known).await;
+        }
+    });
+}
+
+/// Runs the app.
+pub fn run() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let mut builder = tauri::Builder::default();
+    // One app per user — but tests and the demo run several instances with
+    // their own PHONGHOP_APP_DATA, so the lock applies to the default only.
+    if std::env::var_os("PHONGHOP_APP_DATA").is_none() {
+        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.set_focus();
+            }
+        }));
+    }
+    let result = builder
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .register_asynchronous_uri_scheme_protocol("phonghop", scheme::handle)
+        .invoke_handler(tauri::generate_handler![
+            commands::app_status,
+            commands::join,
+            commands::list_meetings,
+            commands::get_meeting,
+            commands::get_paper_text,
+            commands::search,
+            commands::list_annotations,
+            commands::save_annotation,
+            commands::delete_annotation,
+            commands::export_annotated,
+        ])
+        .setup(|app| {
+            let data = data_dir(app);
+            std::fs::create_dir_all(&data)?;
+            let render = RenderService::start(RenderConfig {
+                cache_dir: Some(data.join("page-cache")),
+                ..RenderConfig::default()
+            })
+            .map_err(|e| e.to_string());
+            if let Err(e) = &render {
+                tracing::error!(error = %e, "page rendering unavailable");
+            }
+            let (stop, _) = tokio::sync::watch::channel(false);
+            app.manage(AppState {
+                data: data.clone(),
+                client: Mutex::new(None),
+                render,
+                stop,
+            });
+            let handle = app.handle().clone();
+            let hub_dir = data.join("hub");
+            if hub_dir.join("client.db").exists() {
+                match Client::open(&hub_dir) {
+                    Ok(c) => start_client(&handle, Arc::new(c)),
+                    Err(e) => tracing::warn!(error = %e, "not joined yet"),
+                }
+            } else if let Ok(invite) = std::env::var("PHONGHOP_INVITE") {
+                tauri::async_runtime::spawn(async move {
+                    match Client::join(&hub_dir, &invite, &commands::device_label()).await {
+                        Ok(c) => {
+                            start_client(&handle, Arc::new(c));
+                            let _ = handle
+                                .emit("meeting-changed", serde_json::json!({"meetingId": "*"}));
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "could not join with PHONGHOP_INVITE")
+                        }
+                    }
+                });
+            }
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    match result {
+        Ok(app) => app.run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                let _ = app.state::<AppState>().stop.send(true);
+            }
+        }),
+        Err(e) => {
+            eprintln!("error: cannot start Phonghop: {e}");
+            std::process::exit(1);
+        }
+    }
+}

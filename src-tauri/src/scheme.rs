@@ -1,0 +1,93 @@
+//! `phonghop://localhost/page/{sha256}/{page}?width=N`: page images from the
+//! render service (memory and disk cache, the next pages rendered ahead).
+//! Runs off the UI thread; the answer is a PNG, or a 4xx/5xx with the
+//! reason as text.
+
+use crate::AppState;
+use phonghop_core::Hash;
+use phonghop_pdf::DocRef;
+use tauri::http::{Request, Response, StatusCode};
+use tauri::{Manager, Runtime, UriSchemeContext, UriSchemeResponder};
+
+/// Widest page image we render.
+const MAX_WIDTH: u32 = 4800;
+/// Pages rendered ahead of the one asked for.
+const AHEAD: u32 = 2;
+
+fn text(status: StatusCode, msg: impl Into<String>) -> Response<Vec<u8>> {
+    Response::builder()
+        .status(status)
+        .header("Content-Type", "text/plain; charset=utf-8")
+        .body(msg.into().into_bytes())
+        .unwrap_or_default()
+}
+
+pub(crate) fn handle<R: Runtime>(
+    ctx: UriSchemeContext<'_, R>,
+    request: Request<Vec<u8>>,
+    responder: UriSchemeResponder,
+) {
+    let app = ctx.app_handle().clone();
+    std::thread::spawn(move || {
+        let resp = answer(&app, &request);
+        responder.respond(resp);
+    });
+}
+
+fn answer<R: Runtime>(app: &tauri::AppHandle<R>, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+    let uri = request.uri();
+    let parts: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
+    let (sha, page) = match parts.as_slice() {
+        ["page", sha, page] => (*sha, *page),
+        _ => return text(StatusCode::NOT_FOUND, "unknown path"),
+    };
+    let Ok(hash) = sha.parse::<Hash>() else {
+        return text(StatusCode::BAD_REQUEST, "not a sha256");
+    };
+    let Ok(page) = page.parse::<u32>() else {
+        return text(StatusCode::BAD_REQUEST, "bad page number");
+    };
+    let width = uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("width=")))
+        .and_then(|w| w.parse::<u32>().ok())
+        .unwrap_or(1200)
+        .clamp(16, MAX_WIDTH);
+    let state = app.state::<AppState>();
+    let render = match &state.render {
+        Ok(r) => r,
+        Err(e) => return text(StatusCode::SERVICE_UNAVAILABLE, e.clone()),
+    };
+    let Ok(client) = state.client() else {
+        return text(StatusCode::NOT_FOUND, "not joined");
+    };
+    let path = {
+        let dir = client.dir();
+        let d = dir.lock().unwrap_or_else(|p| p.into_inner());
+        if !d.blobs().has(&hash) {
+            return text(
+                StatusCode::NOT_FOUND,
+                "this paper has not been downloaded yet",
+            );
+        }
+        d.blobs().path(&hash)
+    };
+    let doc = DocRef {
+        sha256: hash.to_hex(),
+        path,
+    };
+    let gen = phonghop_pdf::Generation::new();
+    match render
+        .render_with_prefetch(&doc, page, width, AHEAD, &gen)
+        .wait()
+    {
+        Ok(p) => Response::builder()
+            .status(StatusCode::OK)
+            .header("Content-Type", p.encoding.mime())
+            .header("Cache-Control", "max-age=31536000, immutable")
+            .header("Access-Control-Allow-Origin", "*")
+            .body(p.bytes.to_vec())
+            .unwrap_or_default(),
+        Err(e) => text(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    }
+}
