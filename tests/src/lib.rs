@@ -1,5 +1,19 @@
-//! Shared support for the workspace-level tests: fixed keys and event
-//! builders, so every test speaks about the same small meeting.
+//! Shared support for the workspace-level tests.
+//!
+//! - fixed keys and event builders for the crash test (below), so every
+//!   crash test speaks about the same small meeting;
+//! - [`hub`]: a real hub in a temp dir with one published meeting, served
+//!   in-process on `127.0.0.1`, killable and restartable on the same port;
+//!   joining real clients to it;
+//! - [`proxy`]: a fault-injecting HTTP proxy (counts, pauses, corrupts,
+//!   tampers, holds answers);
+//! - [`raw`]: a device speaking the protocol by hand, for forged requests;
+//! - [`papers`]: real PDFs (typeset by PDFium, or one big image page).
+
+pub mod hub;
+pub mod papers;
+pub mod proxy;
+pub mod raw;
 
 use phonghop_core::*;
 
