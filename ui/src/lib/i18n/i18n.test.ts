@@ -45,3 +45,13 @@ describe("translate", () => {
     expect(translate("en", "notes.page", {})).toBe("Page {page}");
   });
 });
+
+describe("meeting times", () => {
+  it("are shown in Vietnam time whatever the device's zone", async () => {
+    const { formatDateTime } = await import("./index");
+    // 2026-12-08 01:00 UTC is 08:00 in Hà Nội.
+    const s = formatDateTime("vi", Date.UTC(2026, 11, 8, 1, 0));
+    expect(s).toContain("08:00");
+    expect(s).toContain("8/12/2026");
+  });
+});

@@ -44,8 +44,13 @@ export function formatBytes(locale: Locale, bytes: number): string {
   return `${fmt.format(n)} ${units[u]}`;
 }
 
+/** Meetings take place in Vietnam: times are shown in Vietnam time whatever
+ * the device's own time zone (a laptop set to UTC must still say 08:00). */
+export const MEETING_TIME_ZONE = "Asia/Ho_Chi_Minh";
+
 export function formatDateTime(locale: Locale, ms: number): string {
   return new Intl.DateTimeFormat(locale === "vi" ? "vi-VN" : "en-GB", {
+    timeZone: MEETING_TIME_ZONE,
     weekday: "long",
     day: "numeric",
     month: "numeric",
