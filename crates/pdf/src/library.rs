@@ -38,6 +38,9 @@ pub fn candidate_paths() -> Vec<PathBuf> {
         .and_then(|e| e.parent().map(Path::to_path_buf));
     if let Some(dir) = &exe_dir {
         out.push(dir.join(LIB_NAME));
+        // The .deb puts bundled resources in /usr/lib/<product>/ next to
+        // /usr/bin/<app> (scripts/package-deb).
+        out.push(dir.join("../lib/Phonghop").join(LIB_NAME));
     }
     let starts = exe_dir.into_iter().chain(std::env::current_dir().ok());
     for start in starts {
