@@ -494,3 +494,63 @@ async fn every_bad_case_is_refused() -> Result<()> {
 fn hub_events(hub: &TestHub, log: &LogId) -> Result<Vec<Event>> {
     phonghop_tests::hub::events(&hub.store()?, log)
 }
+
+/// Regression: the hub served log rows straight from SQLite but judged
+/// access from its in-memory state, refreshed from other writers (the CLI)
+/// only every 300 ms. A confidential paper added by the CLI while the hub
+/// ran was sent in clear to readers outside its list until the refresh
+/// (an unknown paper counted as readable), and its blob was refused to the
+/// reader it was meant for. Now every request catches up first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confidential_paper_added_while_the_hub_runs_is_redacted_at_once() -> Result<()> {
+    let pdfs = tempfile::tempdir()?;
+    let mut hub = TestHub::with_meeting(2, &[], false)?;
+    hub.start()?;
+    let addr = hub.addr();
+    let reader = hub.join(&delegate(1)).await?;
+    let other = hub.join(&delegate(2)).await?;
+    reader.sync_once().await?;
+    other.sync_once().await?;
+    let mut d2 = RawDevice::of(&other, addr);
+    d2.sign_in().await?;
+    let before: EntriesResponse = d2
+        .get(&format!("/v1/meetings/{MEETING}/events"))
+        .await?
+        .json()?;
+
+    let mut cli = hub.hub()?;
+    let secret = Paper {
+        file: text_pdf(pdfs.path(), "bien-ban-mat", "c", 2)?,
+        item: None,
+        confidentiality: Confidentiality::Named(vec![PersonId::new(delegate(1))]),
+    };
+    let doc = phonghop_tests::hub::add_paper(&mut cli, MEETING, &secret)?;
+    // No waiting: ask at once, well inside the hub's 300 ms refresh period.
+    let page: EntriesResponse = d2
+        .get(&format!(
+            "/v1/meetings/{MEETING}/events?after={}",
+            before.head
+        ))
+        .await?
+        .json()?;
+    let leaked: Vec<_> = page
+        .entries
+        .iter()
+        .filter(|e| e.payload.is_some())
+        .collect();
+    assert!(
+        page.entries.len() == 2 && leaked.is_empty(),
+        "both entries of the new confidential paper reach delegate 2 redacted, never in clear: {leaked:?}"
+    );
+    let r = reader.sync_once().await?;
+    assert_eq!(
+        r.blobs, 2,
+        "the named reader gets the paper and its text at once, not a 404: {r:?}"
+    );
+    assert!(
+        reader.dir().lock().unwrap().store().state().meetings[&MeetingId::new(MEETING)]
+            .documents
+            .contains_key(&doc)
+    );
+    Ok(())
+}

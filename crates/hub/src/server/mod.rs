@@ -118,7 +118,15 @@ impl Shared {
         (self.config.clock)()
     }
 
-    /// Runs `f` on the hub off the async runtime.
+    /// Runs `f` on the hub off the async runtime, after catching up with
+    /// what other processes (the CLI) committed to hub.db.
+    ///
+    /// Handlers read log rows straight from SQLite but decide access and
+    /// redaction from the in-memory state, so the two must agree: without
+    /// this catch-up, for up to one refresh period (300 ms) a paper the CLI
+    /// had just added was served in clear to readers outside its named list
+    /// (an unknown paper counts as readable), its blob was refused, and a
+    /// command appended on a stale head failed.
     pub async fn with_hub<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&mut HubDir, &Shared) -> T + Send + 'static,
@@ -126,7 +134,14 @@ impl Shared {
         let me = self.clone();
         match tokio::task::spawn_blocking(move || {
             let mut hub = me.hub.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut hub, &me)
+            let fresh = hub.refresh().unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot refresh the hub state from disk");
+                Vec::new()
+            });
+            let out = f(&mut hub, &me);
+            drop(hub);
+            me.publish(fresh);
+            out
         })
         .await
         {
