@@ -140,6 +140,14 @@ pub enum MeetingCmd {
         #[arg(long, value_enum, default_value = "delegate")]
         role: RoleArg,
     },
+    /// Write the meeting's full signed record to a file, for `phonghop audit`.
+    Export {
+        /// Meeting id.
+        meeting: String,
+        /// Output file (JSON).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Publish a draft meeting: its members can now see it.
     Publish {
         /// Meeting id.
@@ -183,6 +191,18 @@ pub fn meeting(data: Option<&Path>, cmd: MeetingCmd) -> Result<()> {
             role,
         } => {
             hub.add_member(&meeting, &person, role.into())?;
+        }
+        MeetingCmd::Export { meeting, out } => {
+            let export = hub.export(&meeting)?;
+            let json = serde_json::to_vec_pretty(&export)?;
+            std::fs::write(&out, json)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!(
+                "Wrote {} ({} meeting entries, {} directory entries)",
+                out.display(),
+                export.entries.len(),
+                export.directory.len()
+            );
         }
         MeetingCmd::Publish { meeting } => {
             hub.publish(&meeting, time::now())?;
@@ -337,6 +357,41 @@ pub fn log(data: Option<&Path>, cmd: LogCmd) -> Result<()> {
                 r.logs, r.entries, r.redacted, r.signatures, r.hub_fingerprint
             );
         }
+    }
+    Ok(())
+}
+
+/// `phonghop audit FILE`: verifies an export offline.
+pub fn audit(file: &Path) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let export: phonghop_core::audit::MeetingExport = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a Phonghop meeting export", file.display()))?;
+    let r = phonghop_core::audit::audit(&export).map_err(|e| anyhow!("AUDIT FAILED: {e}"))?;
+    println!(
+        "AUDIT OK: {} entries (chain and hub signatures), {} ballot signatures verified, {} polls recounted",
+        r.entries,
+        r.ballot_signatures,
+        r.polls.len()
+    );
+    for p in &r.polls {
+        let counts: Vec<String> = p
+            .options
+            .iter()
+            .zip(&p.counts)
+            .map(|(o, c)| format!("{o} {c}"))
+            .collect();
+        let result = match p.outcome {
+            Some(o) if o.passed => format!("PASSED ({} of {} needed)", o.approve, o.required),
+            Some(o) => format!("NOT PASSED ({} of {} needed)", o.approve, o.required),
+            None => "not closed".into(),
+        };
+        let kind = if p.secret { "secret" } else { "named" };
+        println!(
+            "  {} [{kind}] {} — {} → {result}",
+            p.poll,
+            p.question,
+            counts.join(", ")
+        );
     }
     Ok(())
 }

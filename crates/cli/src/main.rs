@@ -72,6 +72,11 @@ enum Command {
     Sync,
     /// Show what this device holds (device side).
     Status,
+    /// Verify a meeting export offline: chain, hub and ballot signatures, tallies.
+    Audit {
+        /// The export file (`phonghop meeting export`).
+        file: PathBuf,
+    },
     /// Work with PDF files.
     #[command(subcommand)]
     Pdf(pdf_cmd::PdfCmd),
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
         Command::Join { invite, label } => net_cmd::join(cli.data.as_deref(), &invite, label),
         Command::Sync => net_cmd::sync(cli.data.as_deref()),
         Command::Status => net_cmd::status(cli.data.as_deref()),
+        Command::Audit { file } => admin::audit(&file),
         Command::Pdf(c) => return pdf_cmd::run(c),
         Command::Bench(c) => return bench_render::run(c),
     };

@@ -103,6 +103,14 @@ pub enum Event {
         /// 1-based place among the new siblings.
         position: u32,
     },
+    /// The chair shows a paper and page; delegates following the chair see
+    /// the same.
+    ChairFocusSet {
+        /// Paper, or none (agenda view).
+        document: Option<DocumentId>,
+        /// Page, 0-based.
+        page: u32,
+    },
     /// The chair moves the meeting to an item.
     CurrentItemSet {
         /// The item, or none.
@@ -231,6 +239,11 @@ pub enum Event {
         choice: u32,
         /// When the hub accepted it.
         at: Timestamp,
+        /// Named polls: the voter's device-signed command, so an auditor
+        /// can check the ballot without trusting the hub. Absent for secret
+        /// polls (it would name the voter).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proof: Option<Box<crate::protocol::SignedCommand>>,
     },
     /// The poll is closed and counted.
     PollClosed {
@@ -269,6 +282,7 @@ impl Event {
             Event::AgendaItemAdded { .. } => "agenda_item_added",
             Event::AgendaItemMoved { .. } => "agenda_item_moved",
             Event::CurrentItemSet { .. } => "current_item_set",
+            Event::ChairFocusSet { .. } => "chair_focus_set",
             Event::DocumentAdded { .. } => "document_added",
             Event::DocumentVersionAdded { .. } => "document_version_added",
             Event::AnnotationAdded { .. } => "annotation_added",

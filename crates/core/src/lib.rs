@@ -5,6 +5,7 @@
 //! Everything here is deterministic and takes time as a parameter, so the
 //! same event sequence gives the same state on every machine.
 
+pub mod audit;
 pub mod canonical;
 pub mod event;
 pub mod hash;

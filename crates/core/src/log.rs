@@ -150,6 +150,20 @@ pub enum ChainError {
     },
 }
 
+impl ChainError {
+    /// The seq of the entry that fails.
+    pub fn seq(&self) -> u64 {
+        match self {
+            ChainError::Sequence { seq, .. }
+            | ChainError::Link { seq, .. }
+            | ChainError::Payload { seq, .. }
+            | ChainError::Hash { seq, .. }
+            | ChainError::Signature { seq, .. }
+            | ChainError::Decode { seq, .. } => *seq,
+        }
+    }
+}
+
 /// Computes the entry hash (see module docs).
 pub fn entry_hash(log: &LogId, seq: u64, prev_hash: &Hash, payload_hash: &Hash) -> Hash {
     let key = log.key();

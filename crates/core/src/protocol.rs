@@ -274,9 +274,98 @@ pub enum Command {
         /// Option index.
         choice: u32,
     },
+    /// Chair: open the session ("khai mạc").
+    StartSession {
+        /// Meeting.
+        meeting: MeetingId,
+    },
+    /// Chair: close the session ("bế mạc").
+    CloseSession {
+        /// Meeting.
+        meeting: MeetingId,
+    },
+    /// Chair: move the meeting to an agenda item.
+    SetCurrentItem {
+        /// Meeting.
+        meeting: MeetingId,
+        /// Item, or none.
+        item: Option<AgendaItemId>,
+    },
+    /// Chair: show a paper and page to those following the chair.
+    SetChairFocus {
+        /// Meeting.
+        meeting: MeetingId,
+        /// Paper, or none.
+        document: Option<DocumentId>,
+        /// Page, 0-based.
+        page: u32,
+    },
+    /// Chair: give the floor ("mời phát biểu").
+    GiveFloor {
+        /// Meeting.
+        meeting: MeetingId,
+        /// Which request.
+        request: SpeakerRequestId,
+    },
+    /// Chair: the speaker is done.
+    EndFloor {
+        /// Meeting.
+        meeting: MeetingId,
+        /// Which request.
+        request: SpeakerRequestId,
+    },
+    /// Chair: prepare a poll on the voting members.
+    CreatePoll {
+        /// Meeting.
+        meeting: MeetingId,
+        /// Id made by the device.
+        poll: PollId,
+        /// Agenda item.
+        item: Option<AgendaItemId>,
+        /// Question.
+        question: String,
+        /// Options; option 0 approves.
+        options: Vec<String>,
+        /// Secret ballot.
+        secret: bool,
+        /// Majority rule.
+        rule: crate::vote::MajorityRule,
+        /// Optional deadline.
+        closes_at: Option<Timestamp>,
+    },
+    /// Chair: start accepting ballots.
+    OpenPoll {
+        /// Meeting.
+        meeting: MeetingId,
+        /// Poll.
+        poll: PollId,
+    },
+    /// Chair: close and count.
+    ClosePoll {
+        /// Meeting.
+        meeting: MeetingId,
+        /// Poll.
+        poll: PollId,
+    },
 }
 
 impl Command {
+    /// Whether only the chair or the secretariat may send it.
+    pub fn is_chair_only(&self) -> bool {
+        matches!(
+            self,
+            Command::StartSession { .. }
+                | Command::CloseSession { .. }
+                | Command::SetCurrentItem { .. }
+                | Command::SetChairFocus { .. }
+                | Command::GiveFloor { .. }
+                | Command::EndFloor { .. }
+                | Command::CreatePoll { .. }
+                | Command::OpenPoll { .. }
+                | Command::ClosePoll { .. }
+        )
+    }
+
     /// The meeting the command concerns.
     pub fn meeting(&self) -> &MeetingId {
         match self {
@@ -286,7 +375,16 @@ impl Command {
             | Command::RequestToSpeak { meeting, .. }
             | Command::WithdrawRequest { meeting, .. }
             | Command::CheckIn { meeting, .. }
-            | Command::CastBallot { meeting, .. } => meeting,
+            | Command::CastBallot { meeting, .. }
+            | Command::StartSession { meeting }
+            | Command::CloseSession { meeting }
+            | Command::SetCurrentItem { meeting, .. }
+            | Command::SetChairFocus { meeting, .. }
+            | Command::GiveFloor { meeting, .. }
+            | Command::EndFloor { meeting, .. }
+            | Command::CreatePoll { meeting, .. }
+            | Command::OpenPoll { meeting, .. }
+            | Command::ClosePoll { meeting, .. } => meeting,
         }
     }
 }

@@ -180,6 +180,8 @@ pub struct MeetingState {
     pub children: BTreeMap<Option<AgendaItemId>, Vec<AgendaItemId>>,
     /// The item the chair has the meeting on.
     pub current_item: Option<AgendaItemId>,
+    /// The paper and page the chair shows (follow the chair).
+    pub chair_focus: Option<(DocumentId, u32)>,
     /// Papers.
     pub documents: BTreeMap<DocumentId, Document>,
     /// Annotations visible in this state.
@@ -397,6 +399,7 @@ impl State {
                             agenda: BTreeMap::new(),
                             children: BTreeMap::new(),
                             current_item: None,
+                            chair_focus: None,
                             documents: BTreeMap::new(),
                             annotations: BTreeMap::new(),
                             attendance: BTreeMap::new(),
@@ -623,6 +626,29 @@ fn apply_meeting(
                 it.parent = parent.clone();
             }
             Ok(vec![Touched::Agenda(mid)])
+        }
+        Event::ChairFocusSet { document, page } => {
+            require_in_session(m, "show a paper")?;
+            let focus = match document {
+                Some(d) => {
+                    let doc = m.documents.get(d).ok_or_else(|| missing("paper", d))?;
+                    let pages = doc
+                        .versions
+                        .last()
+                        .and_then(|v| v.pages)
+                        .unwrap_or(u32::MAX);
+                    if *page >= pages {
+                        return Err(invalid(
+                            "page",
+                            format!("page {} is beyond the paper's end", page + 1),
+                        ));
+                    }
+                    Some((d.clone(), *page))
+                }
+                None => None,
+            };
+            m.chair_focus = focus;
+            Ok(vec![Touched::Meeting(mid)])
         }
         Event::CurrentItemSet { item } => {
             m.require_open_for("move the agenda")?;
@@ -905,7 +931,18 @@ fn apply_meeting(
             voter,
             choice,
             at,
+            proof,
         } => {
+            if let Some(proof) = proof {
+                // The signature itself is checked by the hub and by audit
+                // (they know the device keys); here: it must be this ballot.
+                let same = matches!(&proof.body.command,
+                    crate::protocol::Command::CastBallot { meeting, poll: p, choice: c }
+                    if meeting == &mid && p == poll && c == choice);
+                if !same {
+                    return Err(invalid("proof", "the signed command is not this ballot"));
+                }
+            }
             let pl = m.polls.get_mut(poll).ok_or_else(|| missing("poll", poll))?;
             require_poll(pl, PollStatus::Open, "vote")?;
             check_deadline(pl, *at)?;

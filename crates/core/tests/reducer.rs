@@ -113,6 +113,7 @@ fn ballot(p: &str, voter: Option<&str>, choice: u32, at: i64) -> Event {
         voter: voter.map(PersonId::new),
         choice,
         at: ts(at),
+        proof: None,
     }
 }
 

@@ -125,6 +125,7 @@ fn event() -> impl Strategy<Value = Event> {
                 voter: voter.map(PersonId::new),
                 choice,
                 at: Timestamp(t),
+                proof: None,
             }
         }),
         (

@@ -565,6 +565,46 @@ impl HubDir {
     }
 }
 
+impl HubDir {
+    /// The meeting's full record for an offline audit.
+    pub fn export(&self, meeting: &str) -> Result<phonghop_core::audit::MeetingExport, HubError> {
+        self.meeting(meeting)?;
+        Ok(phonghop_core::audit::MeetingExport {
+            format: phonghop_core::audit::EXPORT_FORMAT.into(),
+            hub_key: self.public_key(),
+            meeting: MeetingId::new(meeting),
+            directory: self.store.entries(&LogId::Directory, 0)?,
+            entries: self
+                .store
+                .entries(&LogId::Meeting(MeetingId::new(meeting)), 0)?,
+        })
+    }
+
+    /// Closes every open poll whose deadline has passed; returns the new
+    /// entries.
+    pub fn close_overdue_polls(&mut self, now: Timestamp) -> Result<Vec<LogEntry>, HubError> {
+        let due: Vec<(MeetingId, PollId)> = self
+            .store
+            .state()
+            .meetings
+            .values()
+            .flat_map(|m| {
+                m.polls
+                    .values()
+                    .filter(move |p| {
+                        p.status == PollStatus::Open && p.closes_at.is_some_and(|t| t <= now)
+                    })
+                    .map(move |p| (m.id.clone(), p.id.clone()))
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (m, poll) in due {
+            out.extend(self.append(&LogId::Meeting(m), &[Event::PollClosed { poll, at: now }])?);
+        }
+        Ok(out)
+    }
+}
+
 /// "2.1" → [2, 1]; refuses "", "0", "2.", "a".
 fn parse_number(n: &str) -> Result<Vec<u32>, HubError> {
     let bad = || HubError::BadNumber(n.to_string());

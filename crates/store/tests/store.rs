@@ -116,6 +116,7 @@ fn meeting_events() -> Vec<Event> {
             voter: Some(PersonId::new(v)),
             choice: c,
             at: ts(6),
+            proof: None,
         });
     }
     ev.push(Event::PollClosed {
@@ -193,6 +194,7 @@ fn refused_events_change_nothing_and_batches_are_all_or_nothing() {
         voter: Some(PersonId::new("p4")),
         choice: 0,
         at: ts(8),
+        proof: None,
     };
     let ok_event = Event::CurrentItemSet {
         item: Some(AgendaItemId::new("a2")),

@@ -116,7 +116,7 @@ pub(crate) fn handle(
         }
         return Ok((ack, Vec::new()));
     }
-    let plan = match plan(hub.store().state(), now, person, &body.command) {
+    let plan = match plan(hub.store().state(), now, person, cmd) {
         Ok(p) => p,
         Err((code, message)) => {
             let ack = refused(&body.id, &code, message);
@@ -195,8 +195,9 @@ fn plan(
     state: &phonghop_core::State,
     now: Timestamp,
     person: &PersonId,
-    command: &Command,
+    signed: &SignedCommand,
 ) -> Result<(LogId, Vec<Event>), Refusal> {
+    let command = &signed.body.command;
     let mid = command.meeting();
     let m = state.meetings.get(mid).ok_or_else(|| {
         no(
@@ -210,6 +211,12 @@ fn plan(
             format!("no meeting '{mid}' for you on this hub"),
         )
     })?;
+    if command.is_chair_only() && !matches!(role, Role::Chair | Role::Secretariat) {
+        return Err(no(
+            "not_chair",
+            "only the chair (or the secretariat) may do this",
+        ));
+    }
     let meeting_log = LogId::Meeting(mid.clone());
     let personal = LogId::Personal {
         meeting: mid.clone(),
@@ -317,6 +324,7 @@ fn plan(
                         voter: None,
                         choice: *choice,
                         at: now,
+                        proof: None,
                     },
                 ]
             } else {
@@ -325,9 +333,73 @@ fn plan(
                     voter: Some(person.clone()),
                     choice: *choice,
                     at: now,
+                    proof: Some(Box::new(signed.clone())),
                 }]
             };
             (meeting_log, events)
         }
+        Command::StartSession { .. } => (meeting_log, vec![Event::SessionStarted { at: now }]),
+        Command::CloseSession { .. } => (meeting_log, vec![Event::SessionClosed { at: now }]),
+        Command::SetCurrentItem { item, .. } => (
+            meeting_log,
+            vec![Event::CurrentItemSet { item: item.clone() }],
+        ),
+        Command::SetChairFocus { document, page, .. } => (
+            meeting_log,
+            vec![Event::ChairFocusSet {
+                document: document.clone(),
+                page: *page,
+            }],
+        ),
+        Command::GiveFloor { request, .. } => (
+            meeting_log,
+            vec![Event::FloorGiven {
+                request: request.clone(),
+                at: now,
+            }],
+        ),
+        Command::EndFloor { request, .. } => (
+            meeting_log,
+            vec![Event::FloorEnded {
+                request: request.clone(),
+                at: now,
+            }],
+        ),
+        Command::CreatePoll {
+            poll,
+            item,
+            question,
+            options,
+            secret,
+            rule,
+            closes_at,
+            ..
+        } => (
+            meeting_log,
+            vec![Event::PollCreated {
+                poll: poll.clone(),
+                item: item.clone(),
+                question: question.clone(),
+                options: options.clone(),
+                secret: *secret,
+                rule: *rule,
+                eligible: m.voting_members().map(|mem| mem.person.clone()).collect(),
+                closes_at: *closes_at,
+            }],
+        ),
+        Command::OpenPoll { poll, .. } => (
+            meeting_log,
+            vec![Event::PollOpened {
+                poll: poll.clone(),
+                at: now,
+            }],
+        ),
+        Command::ClosePoll { poll, .. } => (
+            meeting_log,
+            vec![Event::PollClosed {
+                poll: poll.clone(),
+                at: now,
+            }],
+        ),
     })
 }

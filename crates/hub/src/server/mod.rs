@@ -278,14 +278,21 @@ pub async fn run(
 }
 
 /// Every 300 ms, picks up what other processes (the CLI) appended to
-/// hub.db and pushes it to live subscribers.
+/// hub.db, closes polls whose deadline passed, and pushes the new entries
+/// to live subscribers.
 async fn refresh_loop(shared: Arc<Shared>, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(300)) => {}
             _ = stop.changed() => return,
         }
-        let fresh = shared.with_hub(|hub, _| hub.refresh()).await;
+        let fresh = shared
+            .with_hub(|hub, shared| {
+                let mut fresh = hub.refresh()?;
+                fresh.extend(hub.close_overdue_polls(shared.now())?);
+                Ok::<_, HubError>(fresh)
+            })
+            .await;
         match fresh {
             Ok(entries) => shared.publish(entries),
             Err(e) => tracing::error!(error = %e, "cannot refresh the hub state from disk"),
