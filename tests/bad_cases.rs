@@ -22,6 +22,14 @@ const OTHER: &str = "ky-hop-khac";
 const OUTSIDER: &str = "nguoi-ngoai";
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// An authenticated endpoint: method, path, body, extra headers.
+type Endpoint<'a> = (
+    Method,
+    String,
+    Option<serde_json::Value>,
+    &'a [(&'a str, &'a str)],
+);
+
 /// Counts bad cases; each must be refused.
 #[derive(Default)]
 struct Tally(Vec<String>);
@@ -403,7 +411,7 @@ async fn every_bad_case_is_refused() -> Result<()> {
     ];
     let cmd_body =
         serde_json::to_value(d1.signed("c-khong-token", check_in.clone(), &d1.key.clone()))?;
-    let endpoints: Vec<(Method, String, Option<serde_json::Value>, &[(&str, &str)])> = vec![
+    let endpoints: Vec<Endpoint> = vec![
         (Method::GET, "/v1/meetings".into(), None, &[]),
         (
             Method::GET,

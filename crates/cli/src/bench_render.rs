@@ -33,6 +33,9 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 10)]
         encoding_pages: u32,
     },
+    /// Many devices fetching a meeting pack from the hub, against a static
+    /// file server on the same files; then the cost of updating one paper.
+    Sync(crate::bench_sync::SyncArgs),
 }
 
 /// Runs `phonghop bench …`.
@@ -47,6 +50,13 @@ pub fn run(cmd: BenchCmd) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("phonghop bench render: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        BenchCmd::Sync(args) => match crate::bench_sync::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("phonghop bench sync: {e:#}");
                 ExitCode::FAILURE
             }
         },

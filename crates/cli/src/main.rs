@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench_render;
+mod bench_sync;
 mod demo;
 mod net_cmd;
 mod pdf_cmd;
