@@ -1,0 +1,577 @@
+//! Driving the real desktop app (`phonghop-app`) through WebDriver.
+//!
+//! Every process the end-to-end tests start lives in a guard whose `Drop`
+//! stops it, so a failing test leaves nothing behind:
+//!
+//! - [`Xvfb`]: a private X display (1280×800×24, no TCP);
+//! - [`Hub`]: the real `phonghop hub` binary on `127.0.0.1`, stopped with
+//!   SIGTERM and restartable on the same port;
+//! - [`Driver`]: `tauri-driver` (which starts `WebKitWebDriver`, which
+//!   starts the app). It is stopped with **SIGTERM**: killed hard it leaves
+//!   WebKitWebDriver running (shared/PLATFORM.md). As a last resort the
+//!   guard also ends, by pid, any app or WebKitWebDriver process that
+//!   carries this run's own data folder or port.
+//!
+//! Binaries are found next to the test executable (`target/debug/`); a
+//! missing binary or tool is an error with the command that fixes it,
+//! never a skipped test.
+
+use anyhow::{bail, ensure, Context, Result};
+use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The longest any single wait in these tests may take.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// `target/debug/` (or whichever profile folder the test runs from).
+pub fn bin_dir() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("current_exe")?;
+    // target/debug/deps/e2e_app-HASH → target/debug
+    let deps = exe.parent().context("test executable has no folder")?;
+    let dir = if deps.ends_with("deps") {
+        deps.parent().context("deps has no parent")?
+    } else {
+        deps
+    };
+    Ok(dir.to_path_buf())
+}
+
+/// A workspace binary built next to the tests, or an error saying how to build it.
+pub fn workspace_bin(name: &str, package: &str) -> Result<PathBuf> {
+    let path = bin_dir()?.join(name);
+    ensure!(
+        path.is_file(),
+        "{} is missing: build it first with `cargo build -p {package}` \
+         (scripts/test does this before `cargo test`)",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// `tauri-driver` from PATH or `~/.cargo/bin`, or an error saying how to install it.
+pub fn tauri_driver() -> Result<PathBuf> {
+    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("tauri-driver"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        candidates.push(Path::new(&home).join(".cargo/bin/tauri-driver"));
+    }
+    candidates.into_iter().find(|p| p.is_file()).context(
+        "tauri-driver not found (PATH, ~/.cargo/bin): install it with \
+         `cargo install tauri-driver --locked` (scripts/setup does this)",
+    )
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").context("bind 127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+fn wait_for_port(port: u16, child: &mut Child, what: &str) -> Result<()> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let until = Instant::now() + WAIT;
+    while Instant::now() < until {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if let Some(st) = child.try_wait()? {
+            bail!("{what} exited ({st}) before listening on {addr}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("{what} did not listen on {addr} within {WAIT:?}")
+}
+
+/// Sends `signal` (e.g. "TERM") to one process by id.
+pub fn signal(pid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// SIGTERM, then wait up to `grace`, then SIGKILL. Returns true if it exited on SIGTERM.
+pub fn stop_child(child: &mut Child, grace: Duration) -> bool {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return true;
+    }
+    signal(child.id(), "TERM");
+    let until = Instant::now() + grace;
+    while Instant::now() < until {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    false
+}
+
+/// A private X server.
+#[derive(Debug)]
+pub struct Xvfb {
+    child: Child,
+    /// `:N`
+    pub display: String,
+}
+
+impl Xvfb {
+    /// Starts Xvfb on the first free display from :140 up.
+    pub fn start() -> Result<Xvfb> {
+        let xvfb = ["/usr/bin/Xvfb", "/usr/local/bin/Xvfb"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+            .context("Xvfb not found: install Debian's `xvfb` package (scripts/setup does this)")?;
+        let base = 140 + (std::process::id() % 200);
+        for n in (base..base + 60).filter(|n| {
+            !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+        }) {
+            let mut child = Command::new(&xvfb)
+                .arg(format!(":{n}"))
+                .args(["-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .with_context(|| format!("spawn {}", xvfb.display()))?;
+            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+            let until = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Some(_st) = child.try_wait()? {
+                    break; // display taken meanwhile: try the next one
+                }
+                if socket.exists() {
+                    return Ok(Xvfb {
+                        child,
+                        display: format!(":{n}"),
+                    });
+                }
+                if Instant::now() > until {
+                    stop_child(&mut child, Duration::from_secs(2));
+                    bail!("Xvfb :{n} did not create {} within 10 s", socket.display());
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+        }
+        bail!("no free X display between :{base} and :{}", base + 59)
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        stop_child(&mut self.child, Duration::from_secs(5));
+    }
+}
+
+/// The real `phonghop hub` on 127.0.0.1.
+#[derive(Debug)]
+pub struct Hub {
+    phonghop: PathBuf,
+    /// The hub's data folder.
+    pub dir: PathBuf,
+    /// Where it listens.
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl Hub {
+    /// Builds the demo hub (`phonghop demo --dir DIR`) without starting it.
+    pub fn demo(phonghop: &Path, dir: &Path) -> Result<Hub> {
+        let out = Command::new(phonghop)
+            .arg("demo")
+            .arg("--dir")
+            .arg(dir)
+            .stdin(Stdio::null())
+            .output()
+            .context("run phonghop demo")?;
+        ensure!(
+            out.status.success(),
+            "phonghop demo failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(Hub {
+            phonghop: phonghop.to_path_buf(),
+            dir: dir.to_path_buf(),
+            port: free_port()?,
+            child: None,
+        })
+    }
+
+    /// `127.0.0.1:PORT`
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server and waits for its `listening on` line.
+    pub fn start(&mut self) -> Result<()> {
+        ensure!(self.child.is_none(), "hub already running");
+        let mut child = Command::new(&self.phonghop)
+            .arg("--data")
+            .arg(&self.dir)
+            .args(["hub", "--no-inbox", "--listen", &self.address()])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("spawn phonghop hub")?;
+        let stdout = child.stdout.take().context("hub stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("listening on") {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(line);
+                    }
+                }
+            }
+        });
+        self.child = Some(child);
+        match rx.recv_timeout(WAIT) {
+            Ok(_) => Ok(()),
+            Err(_) => {
+                self.stop();
+                bail!("hub did not print `listening on` within {WAIT:?}")
+            }
+        }
+    }
+
+    /// SIGTERM and wait for a graceful exit; an error if it had to be killed.
+    pub fn stop(&mut self) -> bool {
+        match self.child.take() {
+            Some(mut c) => stop_child(&mut c, Duration::from_secs(15)),
+            None => true,
+        }
+    }
+
+    /// An invite for one person's device (`phonghop:CODE@127.0.0.1:PORT`).
+    pub fn invite(&self, person: &str) -> Result<String> {
+        let out = Command::new(&self.phonghop)
+            .arg("--data")
+            .arg(&self.dir)
+            .args(["invite", person, "--address", &self.address(), "--plain"])
+            .stdin(Stdio::null())
+            .output()
+            .context("run phonghop invite")?;
+        ensure!(
+            out.status.success(),
+            "phonghop invite failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let s = String::from_utf8(out.stdout)?.trim().to_string();
+        ensure!(s.starts_with("phonghop:"), "unexpected invite: {s:?}");
+        Ok(s)
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// tauri-driver on a free port, with the environment the app will inherit.
+#[derive(Debug)]
+pub struct Driver {
+    child: Child,
+    /// Where WebDriver clients connect.
+    pub port: u16,
+    native_port: u16,
+    app_data: PathBuf,
+}
+
+impl Driver {
+    /// Starts tauri-driver; the app it launches gets `DISPLAY`, its own
+    /// `PHONGHOP_APP_DATA` and private XDG folders (window state, WebKit caches).
+    pub fn start(display: &str, app_data: &Path, home: &Path) -> Result<Driver> {
+        let exe = tauri_driver()?;
+        ensure!(
+            Path::new("/usr/bin/WebKitWebDriver").is_file(),
+            "/usr/bin/WebKitWebDriver is missing: install Debian's `webkit2gtk-driver` (scripts/setup does this)"
+        );
+        let port = free_port()?;
+        let mut native_port = free_port()?;
+        while native_port == port {
+            native_port = free_port()?;
+        }
+        for d in ["config", "data", "cache"] {
+            std::fs::create_dir_all(home.join(d))?;
+        }
+        let mut child = Command::new(&exe)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("DISPLAY", display)
+            .env_remove("WAYLAND_DISPLAY")
+            .env("PHONGHOP_APP_DATA", app_data)
+            .env_remove("PHONGHOP_INVITE")
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("RUST_LOG", "warn")
+            // No accessibility bus under Xvfb: keep GTK from looking for one.
+            .env("NO_AT_BRIDGE", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("spawn {}", exe.display()))?;
+        if let Err(e) = wait_for_port(port, &mut child, "tauri-driver") {
+            stop_child(&mut child, Duration::from_secs(5));
+            return Err(e);
+        }
+        Ok(Driver {
+            child,
+            port,
+            native_port,
+            app_data: app_data.to_path_buf(),
+        })
+    }
+
+    /// A WebDriver session: launches the app window.
+    pub async fn session(&self, app: &Path) -> Result<Client> {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "wry".into());
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app.to_str().context("app path is not UTF-8")? }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let url = format!("http://127.0.0.1:{}", self.port);
+        let client = tokio::time::timeout(
+            WAIT,
+            ClientBuilder::new(connector)
+                .capabilities(caps)
+                .connect(&url),
+        )
+        .await
+        .context("WebDriver session did not start in time")?
+        .context("WebDriver session")?;
+        Ok(client)
+    }
+
+    /// Pids of this run's leftovers: the app (by its data folder) and
+    /// WebKitWebDriver (by its port).
+    fn leftovers(&self) -> Vec<u32> {
+        let marker = format!("PHONGHOP_APP_DATA={}", self.app_data.display());
+        let port = format!("--port={}", self.native_port);
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return vec![];
+        };
+        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&pid| pid != std::process::id())
+            .filter(|pid| {
+                let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let cmd = String::from_utf8_lossy(&cmd);
+                if cmd.contains("WebKitWebDriver") {
+                    return cmd.split('\0').any(|a| a == port);
+                }
+                if !cmd.contains("phonghop-app") {
+                    return false;
+                }
+                let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+                env.split(|&b| b == 0).any(|v| v == marker.as_bytes())
+            })
+            .collect()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let clean = stop_child(&mut self.child, Duration::from_secs(10));
+        if !clean {
+            eprintln!("e2e: tauri-driver needed SIGKILL");
+        }
+        // Belt and braces: nothing of this run may outlive the test.
+        let until = Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = self.leftovers();
+            if left.is_empty() {
+                break;
+            }
+            let hard = Instant::now() > until;
+            for pid in &left {
+                signal(*pid, if hard { "KILL" } else { "TERM" });
+            }
+            if hard {
+                eprintln!("e2e: killed leftover processes {left:?}");
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// `[data-testid="ID"]`
+pub fn tid(id: &str) -> String {
+    format!("[data-testid=\"{id}\"]")
+}
+
+/// Waits for the first element matching a CSS selector.
+pub async fn wait_css(c: &Client, css: &str) -> Result<Element> {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .with_context(|| format!("no element `{css}` within {WAIT:?}"))
+}
+
+/// Polls a JS expression (the body of a function returning a value) until
+/// it returns something truthy; returns that value.
+pub async fn wait_js(c: &Client, what: &str, body: &str) -> Result<serde_json::Value> {
+    let until = Instant::now() + WAIT;
+    let mut last = serde_json::Value::Null;
+    while Instant::now() < until {
+        last = c
+            .execute(body, vec![])
+            .await
+            .with_context(|| format!("js: {what}"))?;
+        let truthy = match &last {
+            serde_json::Value::Null => false,
+            serde_json::Value::Bool(b) => *b,
+            serde_json::Value::Number(n) => n.as_f64() != Some(0.0),
+            serde_json::Value::String(s) => !s.is_empty(),
+            _ => true,
+        };
+        if truthy {
+            return Ok(last);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("timed out after {WAIT:?} waiting for {what} (last value: {last})")
+}
+
+/// Waits until an attribute of the first element matching `css` equals `want`.
+pub async fn wait_attr(c: &Client, css: &str, attr: &str, want: &str) -> Result<()> {
+    let body = format!(
+        "const e = document.querySelector({css}); return e ? e.getAttribute({attr}) === {want} : false;",
+        css = serde_json::to_string(css)?,
+        attr = serde_json::to_string(attr)?,
+        want = serde_json::to_string(want)?,
+    );
+    wait_js(c, &format!("{css} [{attr}={want:?}]"), &body)
+        .await
+        .map(|_| ())
+}
+
+/// Waits until the trimmed text of the first element matching `css` equals `want`.
+pub async fn wait_text(c: &Client, css: &str, want: &str) -> Result<()> {
+    let body = format!(
+        "const e = document.querySelector({css}); return e ? e.textContent.trim() === {want} : false;",
+        css = serde_json::to_string(css)?,
+        want = serde_json::to_string(want)?,
+    );
+    wait_js(c, &format!("{css} text {want:?}"), &body)
+        .await
+        .map(|_| ())
+}
+
+/// Saves a WebDriver screenshot as `DIR/NAME.png` and returns its path.
+pub async fn screenshot(c: &Client, dir: &Path, name: &str) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    // The last change must be painted, transitions (≤ 200 ms) included:
+    // WebDriver's screenshot shows the last painted frame.
+    c.execute_async(
+        "const done = arguments[arguments.length - 1];
+         requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 300)));",
+        vec![],
+    )
+    .await
+    .context("waiting for a painted frame")?;
+    let png = c.screenshot().await.context("screenshot")?;
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, png)?;
+    Ok(path)
+}
+
+/// `target/e2e-screenshots/`
+pub fn screenshot_dir() -> Result<PathBuf> {
+    let debug = bin_dir()?;
+    let target = debug.parent().context("profile folder has no parent")?;
+    Ok(target.join("e2e-screenshots"))
+}
+
+/// Polls `f` until it returns `Some`, or fails after `limit`.
+pub async fn poll<T>(
+    what: &str,
+    limit: Duration,
+    mut f: impl FnMut() -> Result<Option<T>>,
+) -> Result<T> {
+    let until = Instant::now() + limit;
+    let mut last_err = None;
+    while Instant::now() < until {
+        match f() {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => {}
+            Err(e) => last_err = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    match last_err {
+        Some(e) => Err(e.context(format!("timed out after {limit:?} waiting for {what}"))),
+        None => bail!("timed out after {limit:?} waiting for {what}"),
+    }
+}
+
+/// A user's mouse: press at one viewport point, drag to another, release.
+pub async fn mouse_drag(c: &Client, from: (f64, f64), to: (f64, f64)) -> Result<()> {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+    let move_to = |(x, y): (f64, f64), ms: u64| PointerAction::MoveTo {
+        duration: Some(Duration::from_millis(ms)),
+        x: x.round(),
+        y: y.round(),
+    };
+    let mouse = MouseActions::new("mouse".into())
+        .then(move_to(from, 0))
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(move_to(((from.0 + to.0) / 2.0, (from.1 + to.1) / 2.0), 100))
+        .then(move_to(to, 100))
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    c.perform_actions(mouse).await.context("mouse drag")?;
+    c.release_actions().await.context("release actions")?;
+    Ok(())
+}
+
+/// A user's click at one viewport point.
+pub async fn mouse_click(c: &Client, at: (f64, f64)) -> Result<()> {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+    let mouse = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveTo {
+            duration: None,
+            x: at.0.round(),
+            y: at.1.round(),
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    c.perform_actions(mouse).await.context("mouse click")?;
+    c.release_actions().await.context("release actions")?;
+    Ok(())
+}
