@@ -319,6 +319,84 @@ fn to_export(a: Annotation) -> phonghop_pdf::ExportAnnotation {
     }
 }
 
+/// My ballots for a meeting as this device sent them, oldest first, with
+/// the hub's answer once acknowledged. Read from the outbox because a
+/// secret ballot's choice is nowhere else, and a ballot still queued (or
+/// refused: the poll closed before it arrived) is not in the log at all.
+fn my_ballots(d: &phonghop_client::ClientDir, meeting: &MeetingId) -> Res<Vec<MyBallot>> {
+    let store_err = |e: &dyn std::fmt::Display| CmdError::new("store", format!("outbox: {e}"));
+    let conn = d.store().conn();
+    let mut stmt = conn
+        .prepare("SELECT body, ack FROM outbox WHERE meeting = ?1 ORDER BY created_at, rowid")
+        .map_err(|e| store_err(&e))?;
+    let rows = stmt
+        .query_map([meeting.as_str()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })
+        .map_err(|e| store_err(&e))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (body, ack) = row.map_err(|e| store_err(&e))?;
+        let Ok(signed) = serde_json::from_str::<phonghop_core::protocol::SignedCommand>(&body)
+        else {
+            continue;
+        };
+        if let Command::CastBallot { poll, choice, .. } = signed.body.command {
+            out.push(MyBallot {
+                poll,
+                choice,
+                ack: ack.and_then(|a| serde_json::from_str(&a).ok()),
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[tauri::command]
+pub async fn get_session(state: State<'_, AppState>, meeting_id: String) -> Res<SessionView> {
+    let c = state.client()?;
+    let me = c.pairing().person.clone();
+    c.with_dir(move |d| {
+        let mid = MeetingId::new(&meeting_id);
+        let ballots = my_ballots(d, &mid)?;
+        let m = d.store().state().meetings.get(&mid).ok_or_else(|| {
+            CmdError::new(
+                "no_meeting",
+                format!("no meeting '{meeting_id}' on this device"),
+            )
+        })?;
+        Ok(SessionView::build(m, &me, &ballots))
+    })
+    .await
+}
+
+/// One command for every session action (check in, speak, vote, and the
+/// chair's): each is a protocol command queued in the outbox, so one
+/// adapter does it; the hub decides who may do what.
+#[tauri::command]
+pub async fn session_command(
+    state: State<'_, AppState>,
+    meeting_id: String,
+    action: SessionAction,
+) -> Res<CommandState> {
+    let c = state.client()?;
+    let command = action.into_command(MeetingId::new(meeting_id))?;
+    let id = c.submit(command).await?;
+    Ok(CommandState::new(&id, None))
+}
+
+/// Where a command made on this device stands (pending / applied / refused).
+#[tauri::command]
+pub async fn command_state(state: State<'_, AppState>, command_id: String) -> Res<CommandState> {
+    let c = state.client()?;
+    c.with_dir(move |d| {
+        let id = CommandId::new(command_id);
+        let ack = d.ack_of(&id)?;
+        Ok(CommandState::new(&id, ack.as_ref()))
+    })
+    .await
+}
+
 /// Versions per (meeting, paper), to notice new versions.
 pub(crate) async fn version_counts(c: &Arc<Client>) -> HashMap<(MeetingId, DocumentId), u32> {
     c.with_dir(|d| {

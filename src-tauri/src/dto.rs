@@ -3,6 +3,7 @@
 //! view of them is made (the contract is `ui/src/lib/backend.ts`).
 
 use phonghop_client::{LocalAnnotation, PendingState, SyncProgress};
+use phonghop_core::protocol::{Command, CommandAck, CommandOutcome};
 use phonghop_core::reducer::MeetingState;
 use phonghop_core::*;
 use phonghop_store::BlobStore;
@@ -341,5 +342,560 @@ impl AnnotationView {
             visibility: self.visibility,
             updated_at: now,
         })
+    }
+}
+
+// ------------------------------------------------------------- session
+
+/// What the chair or a delegate asks for during a session (the UI's
+/// `SessionAction`): the protocol's session commands without the meeting,
+/// which comes as its own argument. Ids of new things (requests to speak,
+/// polls) are made by the UI, like annotation ids.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
+pub enum SessionAction {
+    /// "Điểm danh" (or leaving).
+    CheckIn {
+        /// Present or leaving.
+        present: bool,
+    },
+    /// "Đăng ký phát biểu".
+    RequestToSpeak {
+        /// New request id.
+        request: String,
+        /// On which item.
+        item: Option<String>,
+    },
+    /// Withdraw my request.
+    WithdrawRequest {
+        /// Which.
+        request: String,
+    },
+    /// Vote.
+    CastBallot {
+        /// Poll.
+        poll: String,
+        /// Option index.
+        choice: u32,
+    },
+    /// Chair: open the session.
+    StartSession,
+    /// Chair: close the session.
+    CloseSession,
+    /// Chair: move to an agenda item.
+    SetCurrentItem {
+        /// Item, or none.
+        item: Option<String>,
+    },
+    /// Chair: show a paper and page to those following.
+    SetChairFocus {
+        /// Paper, or none.
+        document: Option<String>,
+        /// Page, 0-based.
+        page: u32,
+    },
+    /// Chair: "mời phát biểu".
+    GiveFloor {
+        /// Which request.
+        request: String,
+    },
+    /// Chair: the speaker is done.
+    EndFloor {
+        /// Which request.
+        request: String,
+    },
+    /// Chair: prepare a poll.
+    CreatePoll {
+        /// New poll id.
+        poll: String,
+        /// Agenda item.
+        item: Option<String>,
+        /// Question.
+        question: String,
+        /// Options; option 0 approves.
+        options: Vec<String>,
+        /// Secret ballot.
+        secret: bool,
+        /// Majority rule, as data.
+        rule: MajorityRule,
+        /// Optional deadline, ms.
+        closes_at: Option<i64>,
+    },
+    /// Chair: start accepting ballots.
+    OpenPoll {
+        /// Poll.
+        poll: String,
+    },
+    /// Chair: close and count.
+    ClosePoll {
+        /// Poll.
+        poll: String,
+    },
+}
+
+fn id_of<T>(what: &str, s: String, make: impl FnOnce(String) -> T) -> Result<T, CmdError> {
+    if validate_id(&s) {
+        Ok(make(s))
+    } else {
+        Err(CmdError::new(
+            "bad_request",
+            format!("'{s}' is not a valid {what} id (letters, digits, '-' and '_' only)"),
+        ))
+    }
+}
+
+fn opt_id<T>(
+    what: &str,
+    s: Option<String>,
+    make: impl FnOnce(String) -> T,
+) -> Result<Option<T>, CmdError> {
+    s.map(|s| id_of(what, s, make)).transpose()
+}
+
+impl SessionAction {
+    /// The protocol command for `meeting` (ids checked, nothing decided:
+    /// the hub checks roles and states).
+    pub fn into_command(self, meeting: MeetingId) -> Result<Command, CmdError> {
+        use SessionAction as A;
+        Ok(match self {
+            A::CheckIn { present } => Command::CheckIn { meeting, present },
+            A::RequestToSpeak { request, item } => Command::RequestToSpeak {
+                meeting,
+                request: id_of("request", request, SpeakerRequestId::new)?,
+                item: opt_id("agenda item", item, AgendaItemId::new)?,
+            },
+            A::WithdrawRequest { request } => Command::WithdrawRequest {
+                meeting,
+                request: id_of("request", request, SpeakerRequestId::new)?,
+            },
+            A::CastBallot { poll, choice } => Command::CastBallot {
+                meeting,
+                poll: id_of("poll", poll, PollId::new)?,
+                choice,
+            },
+            A::StartSession => Command::StartSession { meeting },
+            A::CloseSession => Command::CloseSession { meeting },
+            A::SetCurrentItem { item } => Command::SetCurrentItem {
+                meeting,
+                item: opt_id("agenda item", item, AgendaItemId::new)?,
+            },
+            A::SetChairFocus { document, page } => Command::SetChairFocus {
+                meeting,
+                document: opt_id("paper", document, DocumentId::new)?,
+                page,
+            },
+            A::GiveFloor { request } => Command::GiveFloor {
+                meeting,
+                request: id_of("request", request, SpeakerRequestId::new)?,
+            },
+            A::EndFloor { request } => Command::EndFloor {
+                meeting,
+                request: id_of("request", request, SpeakerRequestId::new)?,
+            },
+            A::CreatePoll {
+                poll,
+                item,
+                question,
+                options,
+                secret,
+                rule,
+                closes_at,
+            } => Command::CreatePoll {
+                meeting,
+                poll: id_of("poll", poll, PollId::new)?,
+                item: opt_id("agenda item", item, AgendaItemId::new)?,
+                question: question.trim().to_string(),
+                options: options.into_iter().map(|o| o.trim().to_string()).collect(),
+                secret,
+                rule,
+                closes_at: closes_at.map(Timestamp),
+            },
+            A::OpenPoll { poll } => Command::OpenPoll {
+                meeting,
+                poll: id_of("poll", poll, PollId::new)?,
+            },
+            A::ClosePoll { poll } => Command::ClosePoll {
+                meeting,
+                poll: id_of("poll", poll, PollId::new)?,
+            },
+        })
+    }
+}
+
+/// Where a command made on this device stands.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandState {
+    /// The command id (the outbox key).
+    pub command_id: String,
+    /// pending (in the outbox) / applied / refused.
+    pub state: &'static str,
+    /// The hub's refusal.
+    pub refusal: Option<Refusal>,
+}
+
+/// The hub's reason for refusing a command.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refusal {
+    /// Stable code (`poll_status`, `after_deadline`, `not_chair`, …).
+    pub code: String,
+    /// For people.
+    pub message: String,
+}
+
+impl CommandState {
+    /// From the recorded ack (None: still in the outbox).
+    pub fn new(id: &CommandId, ack: Option<&CommandAck>) -> CommandState {
+        let (state, refusal) = match ack.map(|a| &a.outcome) {
+            None => ("pending", None),
+            Some(CommandOutcome::Applied { .. }) => ("applied", None),
+            Some(CommandOutcome::Refused { code, message }) => (
+                "refused",
+                Some(Refusal {
+                    code: code.clone(),
+                    message: message.clone(),
+                }),
+            ),
+        };
+        CommandState {
+            command_id: id.to_string(),
+            state,
+            refusal,
+        }
+    }
+}
+
+/// One of my ballots found in this device's outbox.
+#[derive(Debug, Clone)]
+pub struct MyBallot {
+    /// Poll.
+    pub poll: PollId,
+    /// My choice.
+    pub choice: u32,
+    /// The hub's answer, once acknowledged.
+    pub ack: Option<CommandAck>,
+}
+
+/// Focus of the chair.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChairFocusDto {
+    document_id: String,
+    page: u32,
+}
+
+/// A member and whether they checked in.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttendeeDto {
+    id: String,
+    name: String,
+    role: &'static str,
+    present: bool,
+}
+
+/// Attendance figures.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttendanceDto {
+    /// Voting members (chair and delegates) checked in.
+    present: u32,
+    /// Voting members.
+    total: u32,
+    /// At least two thirds of the voting members are present.
+    quorum_met: bool,
+    /// Everyone, voting or not.
+    people: Vec<AttendeeDto>,
+}
+
+/// A request to speak.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpeakerDto {
+    id: String,
+    person_id: String,
+    name: String,
+    item: Option<String>,
+    status: &'static str,
+    requested_at: i64,
+}
+
+/// The result of a closed poll.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutcomeDto {
+    passed: bool,
+    quorum_met: bool,
+    approve: u32,
+    base_count: u32,
+    required: u32,
+    cast: u32,
+}
+
+impl From<Outcome> for OutcomeDto {
+    fn from(o: Outcome) -> Self {
+        OutcomeDto {
+            passed: o.passed,
+            quorum_met: o.quorum_met,
+            approve: o.approve,
+            base_count: o.base_count,
+            required: o.required,
+            cast: o.cast,
+        }
+    }
+}
+
+/// A poll as this person may see it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PollDto {
+    id: String,
+    item: Option<String>,
+    question: String,
+    options: Vec<String>,
+    secret: bool,
+    /// The rule as data (`{base, threshold: {kind…}, quorum}`).
+    rule: MajorityRule,
+    /// `more_than_half_of_all`, `two_thirds_of_all` or `custom`.
+    rule_code: &'static str,
+    status: &'static str,
+    /// Voters entitled to vote.
+    eligible: u32,
+    /// Whether I am one of them.
+    i_am_eligible: bool,
+    /// Ballots received by the hub.
+    received: u32,
+    /// Named polls: who has not voted yet, by name. Empty for secret polls.
+    not_voted: Vec<String>,
+    /// How many have not voted yet (also for secret polls).
+    not_voted_count: u32,
+    /// Counts per option: once closed, or live for the chair.
+    counts: Option<Vec<u32>>,
+    /// Present voters when the poll opened.
+    present_at_open: u32,
+    outcome: Option<OutcomeDto>,
+    /// My choice: as counted (named polls), or as sent from this device.
+    my_choice: Option<u32>,
+    /// counted / pending (not yet counted) / refused; none if I did not vote.
+    my_ballot: Option<&'static str>,
+    /// Why my ballot was refused.
+    my_refusal: Option<Refusal>,
+}
+
+/// `get_session`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    my_id: String,
+    /// My role in this meeting, or null when not a member.
+    my_role: Option<&'static str>,
+    status: &'static str,
+    current_item: Option<String>,
+    chair_focus: Option<ChairFocusDto>,
+    attendance: AttendanceDto,
+    speakers: Vec<SpeakerDto>,
+    polls: Vec<PollDto>,
+}
+
+fn rule_code(r: &MajorityRule) -> &'static str {
+    if *r == MajorityRule::MORE_THAN_HALF_OF_ALL {
+        "more_than_half_of_all"
+    } else if *r == MajorityRule::TWO_THIRDS_OF_ALL {
+        "two_thirds_of_all"
+    } else {
+        "custom"
+    }
+}
+
+impl SessionView {
+    /// The session as `me` sees it, with my ballots from the outbox
+    /// (oldest first; a later ballot for the same poll wins).
+    pub fn build(m: &MeetingState, me: &PersonId, ballots: &[MyBallot]) -> SessionView {
+        let my_role = m.members.get(me).map(|x| x.role);
+        let chair = matches!(my_role, Some(Role::Chair | Role::Secretariat));
+        let name = |p: &PersonId| {
+            m.members
+                .get(p)
+                .map_or_else(|| p.to_string(), |x| x.name.clone())
+        };
+        let present = |p: &PersonId| m.attendance.get(p).is_some_and(|a| a.present);
+        let total = m.voting_members().count() as u32;
+        let present_n = m.present_voters() as u32;
+        let mut speakers: Vec<&SpeakerRequest> = m.speakers.values().collect();
+        speakers.sort_by(|a, b| (a.requested_at, &a.id).cmp(&(b.requested_at, &b.id)));
+        let mut polls: Vec<PollDto> = m
+            .polls
+            .values()
+            .map(|p| {
+                let voted = |v: &PersonId| {
+                    if p.secret {
+                        p.turnout.contains(v)
+                    } else {
+                        p.named.contains_key(v)
+                    }
+                };
+                let received = if p.secret {
+                    p.turnout.len()
+                } else {
+                    p.named.len()
+                } as u32;
+                let missing: Vec<&PersonId> = p.eligible.iter().filter(|v| !voted(v)).collect();
+                let mine = ballots.iter().rev().find(|b| b.poll == p.id);
+                let (my_choice, my_ballot, my_refusal) = if voted(me) {
+                    let choice = p.named.get(me).copied().or(mine.map(|b| b.choice));
+                    (choice, Some("counted"), None)
+                } else {
+                    match mine {
+                        None => (None, None, None),
+                        Some(b) => match b.ack.as_ref().map(|a| &a.outcome) {
+                            None => (Some(b.choice), Some("pending"), None),
+                            // Applied but not pulled yet: counted by the hub.
+                            Some(CommandOutcome::Applied { .. }) => {
+                                (Some(b.choice), Some("counted"), None)
+                            }
+                            Some(CommandOutcome::Refused { code, message }) => (
+                                Some(b.choice),
+                                Some("refused"),
+                                Some(Refusal {
+                                    code: code.clone(),
+                                    message: message.clone(),
+                                }),
+                            ),
+                        },
+                    }
+                };
+                PollDto {
+                    id: p.id.to_string(),
+                    item: p.item.as_ref().map(|i| i.to_string()),
+                    question: p.question.clone(),
+                    options: p.options.clone(),
+                    secret: p.secret,
+                    rule: p.rule,
+                    rule_code: rule_code(&p.rule),
+                    status: p.status.code(),
+                    eligible: p.eligible.len() as u32,
+                    i_am_eligible: p.eligible.contains(me),
+                    received,
+                    not_voted: if p.secret {
+                        Vec::new()
+                    } else {
+                        missing.iter().map(|v| name(v)).collect()
+                    },
+                    not_voted_count: missing.len() as u32,
+                    counts: (p.status == PollStatus::Closed || chair).then(|| p.counts.clone()),
+                    present_at_open: p.present_at_open,
+                    outcome: p.outcome.map(OutcomeDto::from),
+                    my_choice,
+                    my_ballot,
+                    my_refusal,
+                }
+            })
+            .collect();
+        // Open polls first, then drafts, then the closed ones.
+        polls.sort_by_key(|p| match p.status {
+            "open" => 0,
+            "draft" => 1,
+            _ => 2,
+        });
+        SessionView {
+            my_id: me.to_string(),
+            my_role: my_role.map(Role::code),
+            status: m.status.code(),
+            current_item: m.current_item.as_ref().map(|i| i.to_string()),
+            chair_focus: m.chair_focus.as_ref().map(|(d, page)| ChairFocusDto {
+                document_id: d.to_string(),
+                page: *page,
+            }),
+            attendance: AttendanceDto {
+                present: present_n,
+                total,
+                // Quorum ("đủ số đại biểu dự họp"): a People's Council
+                // session proceeds when at least two thirds of its delegates
+                // attend (Law on the Organisation of Local Government), so
+                // present voters ≥ 2/3 of the voting members, in integers.
+                quorum_met: total > 0 && present_n * 3 >= total * 2,
+                people: m
+                    .members
+                    .values()
+                    .map(|x| AttendeeDto {
+                        id: x.person.to_string(),
+                        name: x.name.clone(),
+                        role: x.role.code(),
+                        present: present(&x.person),
+                    })
+                    .collect(),
+            },
+            speakers: speakers
+                .into_iter()
+                .map(|s| SpeakerDto {
+                    id: s.id.to_string(),
+                    person_id: s.person.to_string(),
+                    name: name(&s.person),
+                    item: s.item.as_ref().map(|i| i.to_string()),
+                    status: s.status.code(),
+                    requested_at: s.requested_at.0,
+                })
+                .collect(),
+            polls,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(json: &str) -> Result<Command, CmdError> {
+        serde_json::from_str::<SessionAction>(json)
+            .map_err(|e| CmdError::new("bad_request", e.to_string()))?
+            .into_command(MeetingId::new("m1"))
+    }
+
+    #[test]
+    fn session_actions_from_the_ui() {
+        assert_eq!(
+            action(r#"{"type":"cast_ballot","poll":"poll_1","choice":2}"#).ok(),
+            Some(Command::CastBallot {
+                meeting: MeetingId::new("m1"),
+                poll: PollId::new("poll_1"),
+                choice: 2
+            })
+        );
+        assert_eq!(
+            action(r#"{"type":"start_session"}"#).ok(),
+            Some(Command::StartSession {
+                meeting: MeetingId::new("m1")
+            })
+        );
+        let c = action(
+            r#"{"type":"create_poll","poll":"p-2","item":"i1","question":" Thông qua ","options":["Tán thành","Không tán thành"],"secret":true,
+                "rule":{"base":"all_members","threshold":{"kind":"at_least_two_thirds"},"quorum":null},"closesAt":null}"#,
+        )
+        .ok();
+        match c {
+            Some(Command::CreatePoll {
+                question,
+                secret,
+                rule,
+                item,
+                ..
+            }) => {
+                assert_eq!(question, "Thông qua");
+                assert!(secret);
+                assert_eq!(rule, MajorityRule::TWO_THIRDS_OF_ALL);
+                assert_eq!(item, Some(AgendaItemId::new("i1")));
+            }
+            other => panic!("not a poll: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_ids_are_refused_with_a_code() {
+        let e = action(r#"{"type":"give_floor","request":"../x"}"#).err();
+        assert_eq!(e.map(|e| e.code), Some("bad_request".to_string()));
     }
 }

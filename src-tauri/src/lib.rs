@@ -130,6 +130,9 @@ pub fn run() {
             commands::save_annotation,
             commands::delete_annotation,
             commands::export_annotated,
+            commands::get_session,
+            commands::session_command,
+            commands::command_state,
         ])
         .setup(|app| {
             let data = data_dir(app);

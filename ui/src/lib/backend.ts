@@ -149,6 +149,144 @@ export interface AnnotationView {
   state: DeliveryState;
 }
 
+// ---------------------------------------------------------------- session
+
+export type Role = "secretariat" | "chair" | "delegate" | "observer";
+
+/** Whom approvals are counted against. */
+export type RuleBase = "all_members" | "present" | "votes_cast";
+
+export type Threshold =
+  | { kind: "more_than_half" }
+  | { kind: "at_least_two_thirds" }
+  | { kind: "fraction"; numerator: number; denominator: number; strict: boolean };
+
+/** A majority rule as data (crates/core/src/vote.rs). */
+export interface MajorityRule {
+  base: RuleBase;
+  threshold: Threshold;
+  /** Share of all members that must be present, if any. */
+  quorum: Threshold | null;
+}
+
+export interface Outcome {
+  passed: boolean;
+  quorumMet: boolean;
+  /** Approvals (option 0). */
+  approve: number;
+  /** Size of the base the approvals are counted against. */
+  baseCount: number;
+  required: number;
+  cast: number;
+}
+
+export type PollStatus = "draft" | "open" | "closed";
+/** counted = the hub has it; pending = queued on this device ("chưa được kiểm"); refused = the hub said no. */
+export type BallotState = "counted" | "pending" | "refused";
+
+export interface Refusal {
+  code: string;
+  message: string;
+}
+
+export interface PollView {
+  id: string;
+  item: string | null;
+  question: string;
+  /** Option 0 approves. */
+  options: string[];
+  secret: boolean;
+  rule: MajorityRule;
+  ruleCode: "more_than_half_of_all" | "two_thirds_of_all" | "custom";
+  status: PollStatus;
+  eligible: number;
+  iAmEligible: boolean;
+  /** Ballots the hub has received. */
+  received: number;
+  /** Named polls only: names of those who have not voted. */
+  notVoted: string[];
+  notVotedCount: number;
+  /** Per option; only once closed, or live for the chair. */
+  counts: number[] | null;
+  presentAtOpen: number;
+  outcome: Outcome | null;
+  myChoice: number | null;
+  myBallot: BallotState | null;
+  myRefusal: Refusal | null;
+}
+
+export type SpeakerStatus = "waiting" | "speaking" | "done" | "withdrawn";
+
+export interface SpeakerView {
+  id: string;
+  personId: string;
+  name: string;
+  item: string | null;
+  status: SpeakerStatus;
+  requestedAt: number;
+}
+
+export interface Attendee {
+  id: string;
+  name: string;
+  role: Role;
+  present: boolean;
+}
+
+export interface SessionView {
+  myId: string;
+  /** null when I am not a member of the meeting. */
+  myRole: Role | null;
+  status: MeetingStatus;
+  currentItem: string | null;
+  chairFocus: { documentId: string; page: number } | null;
+  attendance: {
+    /** Voting members checked in. */
+    present: number;
+    /** Voting members. */
+    total: number;
+    /** At least two thirds of the voting members present. */
+    quorumMet: boolean;
+    people: Attendee[];
+  };
+  /** Oldest request first. */
+  speakers: SpeakerView[];
+  /** Open first, then drafts, then closed. */
+  polls: PollView[];
+}
+
+/** Everything a delegate or the chair does in a session; ids of new things are made by the UI. */
+export type SessionAction =
+  | { type: "check_in"; present: boolean }
+  | { type: "request_to_speak"; request: string; item: string | null }
+  | { type: "withdraw_request"; request: string }
+  | { type: "cast_ballot"; poll: string; choice: number }
+  | { type: "start_session" }
+  | { type: "close_session" }
+  | { type: "set_current_item"; item: string | null }
+  | { type: "set_chair_focus"; document: string | null; page: number }
+  | { type: "give_floor"; request: string }
+  | { type: "end_floor"; request: string }
+  | {
+      type: "create_poll";
+      poll: string;
+      item: string | null;
+      question: string;
+      options: string[];
+      secret: boolean;
+      rule: MajorityRule;
+      closesAt: number | null;
+    }
+  | { type: "open_poll"; poll: string }
+  | { type: "close_poll"; poll: string };
+
+/** A command queued on this device: pending until the hub answers. */
+export interface CommandState {
+  commandId: string;
+  state: "pending" | "applied" | "refused";
+  refusal: Refusal | null;
+}
+
 /** Payloads of the events the Rust side emits, by event name. */
 export interface BackendEvents {
   connection: ConnectionState;
@@ -206,6 +344,11 @@ export interface Backend {
   deleteAnnotation(meetingId: string, annotationId: string): Promise<void>;
   /** Writes the annotated copy and returns its path. */
   exportAnnotated(meetingId: string, documentId: string, version: number): Promise<string>;
+  /** The session as I see it (refreshed on `meeting-changed`). */
+  getSession(meetingId: string): Promise<SessionView>;
+  /** Queues a session action in the outbox (durable before it returns); the hub decides. */
+  sessionCommand(meetingId: string, action: SessionAction): Promise<CommandState>;
+  commandState(commandId: string): Promise<CommandState>;
   on<E extends BackendEventName>(
     event: E,
     handler: (payload: BackendEvents[E]) => void,
@@ -283,6 +426,15 @@ export class TauriBackend implements Backend {
   }
   exportAnnotated(meetingId: string, documentId: string, version: number): Promise<string> {
     return this.#call("export_annotated", { meetingId, documentId, version });
+  }
+  getSession(meetingId: string): Promise<SessionView> {
+    return this.#call("get_session", { meetingId });
+  }
+  sessionCommand(meetingId: string, action: SessionAction): Promise<CommandState> {
+    return this.#call("session_command", { meetingId, action });
+  }
+  commandState(commandId: string): Promise<CommandState> {
+    return this.#call("command_state", { commandId });
   }
 
   on<E extends BackendEventName>(

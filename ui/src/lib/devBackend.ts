@@ -10,6 +10,12 @@
 // Invite codes: PH1-DEMO joins; PH1-USED, PH1-DOWN, PH1-MITM give the
 // invite_unknown, hub_unreachable and certificate_mismatch errors; anything
 // not starting with PH1- is a bad_invite.
+//
+// Session (m-ky-hop-5 is in session with 50 voting members): `?role=chair`
+// makes me the chair (console, "Trình chiếu trang này"); `?poll=open` starts
+// with a named vote open (ballots from others arrive every second);
+// `?poll=secret` the same as a secret ballot. My ballots wait 1.5 s before
+// they are counted, or stay "not yet counted" with `?offline=1`.
 
 import {
   BackendError,
@@ -20,6 +26,14 @@ import {
   type BackendEventName,
   type BackendEvents,
   type Box,
+  type CommandState,
+  type MajorityRule,
+  type PollView,
+  type Role,
+  type SessionAction,
+  type SessionView,
+  type SpeakerView,
+  type Threshold,
   type MeetingDetail,
   type MeetingSummary,
   type PaperText,
@@ -132,12 +146,62 @@ interface DevPaper {
 
 const HOUR = 3_600_000;
 
+const SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"];
+const MIDDLE = ["Văn", "Thị", "Minh", "Thanh", "Quốc", "Ngọc", "Hữu", "Thu"];
+const GIVEN = ["An", "Bình", "Cường", "Dũng", "Hà", "Hải", "Hạnh", "Hiếu", "Hoa", "Hùng", "Khánh", "Lan", "Long", "Mai", "Nam", "Phong", "Quang", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Việt", "Yến"];
+
+interface DevPoll {
+  id: string;
+  item: string | null;
+  question: string;
+  options: string[];
+  secret: boolean;
+  rule: MajorityRule;
+  status: PollView["status"];
+  eligible: string[];
+  ballots: Map<string, number>;
+  presentAtOpen: number;
+  outcome: PollView["outcome"];
+}
+
+interface DevSession {
+  status: SessionView["status"];
+  currentItem: string | null;
+  chairFocus: SessionView["chairFocus"];
+  people: { id: string; name: string; role: Role; present: boolean }[];
+  speakers: SpeakerView[];
+  polls: DevPoll[];
+  /** My ballots as this device sent them. */
+  mine: Map<string, { choice: number; state: "counted" | "pending" | "refused" }>;
+}
+
+function required(th: Threshold, base: number): number {
+  const [n, d, strict] =
+    th.kind === "more_than_half" ? [1, 2, true] : th.kind === "at_least_two_thirds" ? [2, 3, false] : [th.numerator, Math.max(1, th.denominator), th.strict];
+  return strict ? Math.floor((n * base) / d) + 1 : Math.ceil((n * base) / d);
+}
+
+/** The core's rule applied to a tally (crates/core/src/vote.rs). */
+function decide(p: DevPoll): NonNullable<PollView["outcome"]> {
+  const counts = p.options.map((_, i) => [...p.ballots.values()].filter((c) => c === i).length);
+  const cast = counts.reduce((a, b) => a + b, 0);
+  const approve = counts[0] ?? 0;
+  const baseCount = p.rule.base === "all_members" ? p.eligible.length : p.rule.base === "present" ? p.presentAtOpen : cast;
+  const quorumMet = !p.rule.quorum || p.presentAtOpen >= required(p.rule.quorum, p.eligible.length);
+  const req = required(p.rule.threshold, baseCount);
+  return { passed: quorumMet && approve >= req, quorumMet, approve, baseCount, required: req, cast };
+}
+
 export class DevBackend implements Backend {
   #status: AppStatus;
   #meetings: MeetingDetail[];
   #papers = new Map<string, DevPaper>();
   #annotations = new Map<string, AnnotationView>();
   #listeners = new Map<BackendEventName, Set<(p: unknown) => void>>();
+  #sessions = new Map<string, DevSession>();
+  #commands = new Map<string, CommandState>();
+  #role: Role;
+  #pollParam: string | null;
 
   constructor(params: URLSearchParams) {
     const joined = params.get("joined") === "1";
@@ -149,6 +213,8 @@ export class DevBackend implements Backend {
       sync: { bytesDone: 3_400_000, bytesTotal: 5_200_000, papersDone: 3, papersTotal: 4 },
     };
     this.#meetings = this.#sampleMeetings();
+    this.#role = params.get("role") === "chair" ? "chair" : "delegate";
+    this.#pollParam = params.get("poll");
     setInterval(() => this.#tick(), 1000);
   }
 
@@ -273,6 +339,7 @@ export class DevBackend implements Backend {
   /** Simulated download of the one paper not yet on this device. */
   #tick(): void {
     if (!this.#status.joined || this.#status.connection === "offline") return;
+    this.#sessionTick();
     for (const m of this.#meetings) {
       for (const item of m.agenda) {
         for (const p of item.papers) {
@@ -290,6 +357,239 @@ export class DevBackend implements Backend {
         }
       }
     }
+  }
+
+  #session(meetingId: string): DevSession {
+    let s = this.#sessions.get(meetingId);
+    if (s) return s;
+    const m = this.#meetings.find((x) => x.id === meetingId);
+    if (!m) throw new BackendError("no_meeting", `no meeting ${meetingId}`);
+    const me = this.#status.person ?? { id: "p1", name: "Nguyễn Thị Lan" };
+    const people: DevSession["people"] = [
+      { id: me.id, name: me.name, role: this.#role, present: false },
+      { id: "p-chair", name: "Phạm Quốc Hùng", role: this.#role === "chair" ? "delegate" : "chair", present: true },
+      { id: "p-tk", name: "Đỗ Thu Trang", role: "secretariat", present: true },
+    ];
+    for (let i = 0; i < 48; i++) {
+      const name = `${SURNAMES[i % SURNAMES.length]} ${MIDDLE[(i * 5) % MIDDLE.length]} ${GIVEN[(i * 7) % GIVEN.length]}`;
+      people.push({ id: `p-d${i + 2}`, name, role: "delegate", present: i % 16 !== 3 });
+    }
+    const voters = people.filter((p) => p.role === "chair" || p.role === "delegate").map((p) => p.id);
+    const now = Date.now();
+    s = {
+      status: m.status,
+      currentItem: m.currentItem,
+      chairFocus: m.status === "in_session" ? { documentId: "d-to-trinh-45", page: 1 } : null,
+      people,
+      speakers:
+        m.status === "in_session"
+          ? [
+              { id: "r-1", personId: "p-d9", name: people[11]?.name ?? "", item: m.currentItem, status: "speaking", requestedAt: now - 400_000 },
+              { id: "r-2", personId: "p-d14", name: people[16]?.name ?? "", item: m.currentItem, status: "waiting", requestedAt: now - 200_000 },
+              { id: "r-3", personId: "p-d21", name: people[23]?.name ?? "", item: "i2-2", status: "waiting", requestedAt: now - 100_000 },
+            ]
+          : [],
+      polls: [],
+      mine: new Map(),
+    };
+    if (m.status === "in_session") {
+      const closed: DevPoll = {
+        id: "poll-ct",
+        item: "i1",
+        question: "Thông qua Chương trình kỳ họp thứ 5",
+        options: ["Tán thành", "Không tán thành", "Không biểu quyết"],
+        secret: false,
+        rule: { base: "all_members", threshold: { kind: "more_than_half" }, quorum: null },
+        status: "closed",
+        eligible: voters,
+        ballots: new Map(voters.slice(0, 45).map((v, i) => [v, i < 38 ? 0 : i < 42 ? 1 : 2])),
+        presentAtOpen: 46,
+        outcome: null,
+      };
+      closed.outcome = decide(closed);
+      s.polls.push(closed);
+      if (this.#pollParam === "open" || this.#pollParam === "secret") {
+        s.polls.push({
+          id: "poll-nq",
+          item: m.currentItem,
+          question: "Thông qua Nghị quyết về dự toán ngân sách địa phương năm 2027",
+          options: ["Tán thành", "Không tán thành", "Không biểu quyết"],
+          secret: this.#pollParam === "secret",
+          rule: { base: "all_members", threshold: { kind: "more_than_half" }, quorum: null },
+          status: "open",
+          eligible: voters,
+          ballots: new Map(voters.slice(8, 49).map((v, i) => [v, i % 9 === 0 ? 1 : 0])),
+          presentAtOpen: 46,
+          outcome: null,
+        });
+      }
+    }
+    this.#sessions.set(meetingId, s);
+    return s;
+  }
+
+  /** Others vote while a poll is open: one ballot a second. */
+  #sessionTick(): void {
+    for (const [meetingId, s] of this.#sessions) {
+      for (const p of s.polls) {
+        if (p.status !== "open") continue;
+        const next = p.eligible.find((v) => !p.ballots.has(v) && v !== this.#status.person?.id);
+        if (!next || p.ballots.size >= p.eligible.length - 4) continue;
+        p.ballots.set(next, p.ballots.size % 7 === 0 ? 2 : 0);
+        this.#emit("meeting-changed", { meetingId });
+      }
+    }
+  }
+
+  async getSession(meetingId: string): Promise<SessionView> {
+    const s = this.#session(meetingId);
+    const myId = this.#status.person?.id ?? "p1";
+    const chair = this.#role === "chair";
+    const name = (id: string) => s.people.find((p) => p.id === id)?.name ?? id;
+    const voters = s.people.filter((p) => p.role === "chair" || p.role === "delegate");
+    const polls: PollView[] = s.polls.map((p) => {
+      const mine = s.mine.get(p.id) ?? null;
+      const notVoted = p.eligible.filter((v) => !p.ballots.has(v));
+      const counts = p.options.map((_, i) => [...p.ballots.values()].filter((c) => c === i).length);
+      return {
+        id: p.id,
+        item: p.item,
+        question: p.question,
+        options: p.options,
+        secret: p.secret,
+        rule: p.rule,
+        ruleCode: "custom",
+        status: p.status,
+        eligible: p.eligible.length,
+        iAmEligible: p.eligible.includes(myId),
+        received: p.ballots.size,
+        notVoted: p.secret ? [] : notVoted.map(name),
+        notVotedCount: notVoted.length,
+        counts: p.status === "closed" || chair ? counts : null,
+        presentAtOpen: p.presentAtOpen,
+        outcome: p.outcome,
+        myChoice: mine?.choice ?? (p.secret ? null : (p.ballots.get(myId) ?? null)),
+        myBallot: mine?.state ?? (p.ballots.has(myId) ? "counted" : null),
+        myRefusal: mine?.state === "refused" ? { code: "poll_status", message: "the poll closed before the ballot arrived" } : null,
+      };
+    });
+    const order = { open: 0, draft: 1, closed: 2 } as const;
+    polls.sort((a, b) => order[a.status] - order[b.status]);
+    const present = voters.filter((p) => p.present).length;
+    return structuredClone({
+      myId,
+      myRole: s.people.find((p) => p.id === myId)?.role ?? null,
+      status: s.status,
+      currentItem: s.currentItem,
+      chairFocus: s.chairFocus,
+      attendance: { present, total: voters.length, quorumMet: present * 3 >= voters.length * 2, people: s.people },
+      speakers: s.speakers,
+      polls,
+    });
+  }
+
+  /** Applies an action as the hub would (roles and states checked), answering at once. */
+  async sessionCommand(meetingId: string, action: SessionAction): Promise<CommandState> {
+    const s = this.#session(meetingId);
+    const myId = this.#status.person?.id ?? "p1";
+    const commandId = `c-${crypto.randomUUID().slice(0, 8)}`;
+    const refuse = (code: string, message: string): CommandState => {
+      const st: CommandState = { commandId, state: "refused", refusal: { code, message } };
+      this.#commands.set(commandId, st);
+      return { commandId, state: "pending", refusal: null };
+    };
+    const chairOnly = !["check_in", "request_to_speak", "withdraw_request", "cast_ballot"].includes(action.type);
+    if (chairOnly && this.#role !== "chair") return refuse("not_chair", "only the chair may do this");
+    const poll = "poll" in action ? s.polls.find((p) => p.id === action.poll) : undefined;
+    const meetingRow = this.#meetings.find((m) => m.id === meetingId);
+    switch (action.type) {
+      case "check_in": {
+        const me = s.people.find((p) => p.id === myId);
+        if (me) me.present = action.present;
+        break;
+      }
+      case "request_to_speak":
+        if (s.speakers.some((x) => x.personId === myId && (x.status === "waiting" || x.status === "speaking")))
+          return refuse("invalid", "already in the queue");
+        s.speakers.push({ id: action.request, personId: myId, name: this.#status.person?.name ?? "", item: action.item, status: "waiting", requestedAt: Date.now() });
+        break;
+      case "withdraw_request":
+      case "give_floor":
+      case "end_floor": {
+        const r = s.speakers.find((x) => x.id === action.request);
+        if (!r) return refuse("missing", "no such request");
+        if (action.type === "give_floor") {
+          for (const x of s.speakers) if (x.status === "speaking") x.status = "done";
+          r.status = "speaking";
+        } else r.status = action.type === "end_floor" ? "done" : "withdrawn";
+        break;
+      }
+      case "cast_ballot": {
+        if (!poll || poll.status !== "open") return refuse("poll_status", "the poll is not open");
+        const offline = this.#status.connection === "offline";
+        s.mine.set(poll.id, { choice: action.choice, state: "pending" });
+        if (!offline) {
+          setTimeout(() => {
+            const mine = s.mine.get(poll.id);
+            if (!mine) return;
+            if (poll.status === "open") {
+              poll.ballots.set(myId, action.choice);
+              mine.state = "counted";
+            } else mine.state = "refused";
+            this.#emit("meeting-changed", { meetingId });
+          }, 1500);
+        }
+        break;
+      }
+      case "start_session":
+        s.status = "in_session";
+        if (meetingRow) meetingRow.status = "in_session";
+        break;
+      case "close_session":
+        if (s.polls.some((p) => p.status === "open")) return refuse("poll_status", "a poll is still open");
+        s.status = "closed";
+        if (meetingRow) meetingRow.status = "closed";
+        break;
+      case "set_current_item":
+        s.currentItem = action.item;
+        if (meetingRow) meetingRow.currentItem = action.item;
+        break;
+      case "set_chair_focus":
+        s.chairFocus = action.document ? { documentId: action.document, page: action.page } : null;
+        break;
+      case "create_poll":
+        s.polls.push({
+          id: action.poll,
+          item: action.item,
+          question: action.question,
+          options: action.options,
+          secret: action.secret,
+          rule: action.rule,
+          status: "draft",
+          eligible: s.people.filter((p) => p.role === "chair" || p.role === "delegate").map((p) => p.id),
+          ballots: new Map(),
+          presentAtOpen: 0,
+          outcome: null,
+        });
+        break;
+      case "open_poll":
+        if (!poll || poll.status !== "draft") return refuse("poll_status", "the poll is not a draft");
+        poll.status = "open";
+        poll.presentAtOpen = s.people.filter((p) => p.present && poll.eligible.includes(p.id)).length;
+        break;
+      case "close_poll":
+        if (!poll || poll.status !== "open") return refuse("poll_status", "the poll is not open");
+        poll.status = "closed";
+        poll.outcome = decide(poll);
+        break;
+    }
+    this.#commands.set(commandId, { commandId, state: "applied", refusal: null });
+    setTimeout(() => this.#emit("meeting-changed", { meetingId }), 50);
+    return { commandId, state: "pending", refusal: null };
+  }
+
+  async commandState(commandId: string): Promise<CommandState> {
+    return structuredClone(this.#commands.get(commandId) ?? { commandId, state: "pending", refusal: null });
   }
 
   async appStatus(): Promise<AppStatus> {
