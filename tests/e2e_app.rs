@@ -303,46 +303,6 @@ async fn flow(c: &Client, hub: &mut Hub, invite: &str, shots: &Path) -> Result<(
     Ok(())
 }
 
-/// The document id of the paper whose title starts with `title`.
-async fn paper_id(c: &Client, title: &str) -> Result<String> {
-    let body = format!(
-        "const b = [...document.querySelectorAll('[data-testid=paper-open]')]\
-         .find(e => e.textContent.trim().startsWith({})); return b ? b.dataset.documentId : null;",
-        serde_json::to_string(title)?
-    );
-    let v = wait_js(c, &format!("paper {title:?}"), &body).await?;
-    v.as_str()
-        .map(String::from)
-        .context("document id is not a string")
-}
-
-async fn open_paper(c: &Client, id: &str) -> Result<()> {
-    wait_css(
-        c,
-        &format!("{}[data-document-id=\"{id}\"]", tid("paper-open")),
-    )
-    .await?
-    .click()
-    .await?;
-    wait_css(c, &format!("{}[data-document-id=\"{id}\"]", tid("reader"))).await?;
-    Ok(())
-}
-
-/// The page image is decoded (not just requested): naturalWidth > 0.
-async fn page_image_loaded(c: &Client, page: u32) -> Result<()> {
-    let css = format!("{}[data-page=\"{page}\"]", tid("page-image"));
-    wait_js(
-        c,
-        &format!("page image {page} decoded"),
-        &format!(
-            "const i = document.querySelector({}); return !!i && i.complete && i.naturalWidth > 0;",
-            serde_json::to_string(&css)?
-        ),
-    )
-    .await?;
-    Ok(())
-}
-
 /// Two viewport points over one visible line of the page's text layer,
 /// about twelve characters apart: where a user would drag to select.
 async fn text_run(c: &Client, page: u32) -> Result<((f64, f64), (f64, f64))> {
@@ -415,19 +375,6 @@ async fn add_note(c: &Client, page: u32, fx: f64, fy: f64, text: &str, shared: b
         .await?;
     wait_count(c, &tid("note-pin"), pins_before + 1).await?;
     Ok(())
-}
-
-async fn wait_count(c: &Client, css: &str, n: usize) -> Result<()> {
-    wait_js(
-        c,
-        &format!("{n} × {css}"),
-        &format!(
-            "return document.querySelectorAll({}).length === {n};",
-            serde_json::to_string(css)?
-        ),
-    )
-    .await
-    .map(|_| ())
 }
 
 /// Every note-panel item (and its badge) is in `state`.

@@ -287,6 +287,76 @@ impl Drop for Hub {
     }
 }
 
+fn proc_pids() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Memory of a process and all its descendants (WebKit's web and network
+/// processes are children of the app).
+#[derive(Debug, Clone, Default)]
+pub struct TreeMemory {
+    /// Each process: name, RSS KiB, PSS KiB.
+    pub each: Vec<(String, u64, u64)>,
+    /// Processes counted.
+    pub processes: usize,
+    /// Sum of VmRSS (shared pages counted once per process), KiB.
+    pub rss_kib: u64,
+    /// Sum of Pss (shared pages divided among their users), KiB.
+    pub pss_kib: u64,
+}
+
+/// [`TreeMemory`] of `root` and its descendants, from /proc.
+pub fn tree_memory(root: u32) -> TreeMemory {
+    let parent = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // pid (comm) state ppid ...; comm may hold spaces and parentheses.
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    let field = |path: String, key: &str| -> u64 {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(key)?
+                    .trim()
+                    .strip_suffix("kB")?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0)
+    };
+    let all: Vec<(u32, Option<u32>)> = proc_pids().into_iter().map(|p| (p, parent(p))).collect();
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let p = tree[i];
+        tree.extend(all.iter().filter(|(_, pp)| *pp == Some(p)).map(|(c, _)| *c));
+        i += 1;
+    }
+    let mut m = TreeMemory::default();
+    for pid in tree {
+        let rss = field(format!("/proc/{pid}/status"), "VmRSS:");
+        let pss = field(format!("/proc/{pid}/smaps_rollup"), "Pss:");
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        m.each.push((name.trim().to_string(), rss, pss));
+        m.processes += 1;
+        m.rss_kib += rss;
+        m.pss_kib += pss;
+    }
+    m
+}
+
 /// tauri-driver on a free port, with the environment the app will inherit.
 #[derive(Debug)]
 pub struct Driver {
@@ -370,15 +440,26 @@ impl Driver {
         Ok(client)
     }
 
+    /// The pid of the app this driver launched (found by its data folder).
+    pub fn app_pid(&self) -> Option<u32> {
+        let marker = format!("PHONGHOP_APP_DATA={}", self.app_data.display());
+        proc_pids().into_iter().find(|pid| {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            String::from_utf8_lossy(&cmd).contains("phonghop-app")
+                && std::fs::read(format!("/proc/{pid}/environ"))
+                    .unwrap_or_default()
+                    .split(|&b| b == 0)
+                    .any(|v| v == marker.as_bytes())
+        })
+    }
+
     /// Pids of this run's leftovers: the app (by its data folder) and
     /// WebKitWebDriver (by its port).
     fn leftovers(&self) -> Vec<u32> {
         let marker = format!("PHONGHOP_APP_DATA={}", self.app_data.display());
         let port = format!("--port={}", self.native_port);
-        let Ok(dir) = std::fs::read_dir("/proc") else {
-            return vec![];
-        };
-        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        proc_pids()
+            .into_iter()
             .filter(|&pid| pid != std::process::id())
             .filter(|pid| {
                 let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
@@ -574,4 +655,59 @@ pub async fn mouse_click(c: &Client, at: (f64, f64)) -> Result<()> {
     c.perform_actions(mouse).await.context("mouse click")?;
     c.release_actions().await.context("release actions")?;
     Ok(())
+}
+
+/// The document id of the paper whose title starts with `title`.
+pub async fn paper_id(c: &Client, title: &str) -> Result<String> {
+    let body = format!(
+        "const b = [...document.querySelectorAll('[data-testid=paper-open]')]\
+         .find(e => e.textContent.trim().startsWith({})); return b ? b.dataset.documentId : null;",
+        serde_json::to_string(title)?
+    );
+    let v = wait_js(c, &format!("paper {title:?}"), &body).await?;
+    v.as_str()
+        .map(String::from)
+        .context("document id is not a string")
+}
+
+/// Opens a paper from the meeting view and waits for its reader.
+pub async fn open_paper(c: &Client, id: &str) -> Result<()> {
+    wait_css(
+        c,
+        &format!("{}[data-document-id=\"{id}\"]", tid("paper-open")),
+    )
+    .await?
+    .click()
+    .await?;
+    wait_css(c, &format!("{}[data-document-id=\"{id}\"]", tid("reader"))).await?;
+    Ok(())
+}
+
+/// The page image is decoded (not just requested): naturalWidth > 0.
+pub async fn page_image_loaded(c: &Client, page: u32) -> Result<()> {
+    let css = format!("{}[data-page=\"{page}\"]", tid("page-image"));
+    wait_js(
+        c,
+        &format!("page image {page} decoded"),
+        &format!(
+            "const i = document.querySelector({}); return !!i && i.complete && i.naturalWidth > 0;",
+            serde_json::to_string(&css)?
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Waits until exactly `n` elements match `css`.
+pub async fn wait_count(c: &Client, css: &str, n: usize) -> Result<()> {
+    wait_js(
+        c,
+        &format!("{n} × {css}"),
+        &format!(
+            "return document.querySelectorAll({}).length === {n};",
+            serde_json::to_string(css)?
+        ),
+    )
+    .await
+    .map(|_| ())
 }
