@@ -144,6 +144,12 @@ pub enum Touched {
     Speaker(MeetingId, SpeakerRequestId),
     /// A poll, its counts and ballots.
     Poll(MeetingId, PollId),
+    /// One vote in a poll: its counts, plus the named ballot of this voter
+    /// (`ballot_cast`, named poll) or this person's turnout
+    /// (`turnout_recorded`); `None` for a secret ballot's content. Lets a
+    /// store write one row per ballot instead of rewriting the whole poll
+    /// (quadratic in the number of voters).
+    Vote(MeetingId, PollId, Option<PersonId>),
 }
 
 /// Bodies, people and devices known to the hub.
@@ -924,7 +930,7 @@ fn apply_meeting(
                 return Err(ReduceError::AlreadyVoted(person.clone()));
             }
             pl.turnout.push(person.clone());
-            Ok(vec![Touched::Poll(mid, poll.clone())])
+            Ok(vec![Touched::Vote(mid, poll.clone(), Some(person.clone()))])
         }
         Event::BallotCast {
             poll,
@@ -977,7 +983,7 @@ fn apply_meeting(
                 }
             }
             pl.counts[idx] += 1;
-            Ok(vec![Touched::Poll(mid, poll.clone())])
+            Ok(vec![Touched::Vote(mid, poll.clone(), voter.clone())])
         }
         Event::PollClosed { poll, .. } => {
             let pl = m.polls.get_mut(poll).ok_or_else(|| missing("poll", poll))?;

@@ -229,6 +229,25 @@ fn write_one(conn: &Connection, state: &State, t: &Touched) -> rusqlite::Result<
                 }
             }
         }
+        Touched::Vote(mid, pid, person) => {
+            if let Some(p) = state.meetings.get(mid).and_then(|m| m.polls.get(pid)) {
+                conn.prepare_cached("UPDATE polls SET counts = ?3 WHERE meeting = ?1 AND id = ?2")?
+                    .execute(params![mid.as_str(), pid.as_str(), json(&p.counts)?])?;
+                if let Some(person) = person {
+                    if let Some(choice) = p.named.get(person) {
+                        conn.prepare_cached(
+                            "INSERT OR IGNORE INTO ballots (meeting, poll, voter, choice) VALUES (?1, ?2, ?3, ?4)",
+                        )?
+                        .execute(params![mid.as_str(), pid.as_str(), person.as_str(), choice])?;
+                    } else if p.turnout.contains(person) {
+                        conn.prepare_cached(
+                            "INSERT OR IGNORE INTO turnout (meeting, poll, person) VALUES (?1, ?2, ?3)",
+                        )?
+                        .execute(params![mid.as_str(), pid.as_str(), person.as_str()])?;
+                    }
+                }
+            }
+        }
     }
     Ok(())
 }
