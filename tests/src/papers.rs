@@ -77,7 +77,8 @@ pub fn big_pdf(path: &Path, bytes: u64, seed: u64) -> Result<()> {
         .as_bytes(),
         &mut pos,
     )?;
-    let mut x = seed | 1;
+    // Odd (xorshift needs a non-zero state) and distinct for distinct seeds.
+    let mut x = (seed << 1) | 1;
     let mut buf = Vec::with_capacity(1 << 20);
     let mut left = image_len;
     while left > 0 {
