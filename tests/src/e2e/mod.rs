@@ -406,7 +406,12 @@ impl Driver {
             .stderr(Stdio::inherit())
             .spawn()
             .with_context(|| format!("spawn {}", exe.display()))?;
-        if let Err(e) = wait_for_port(port, &mut child, "tauri-driver") {
+        // tauri-driver listens at once but forwards to WebKitWebDriver,
+        // which needs a moment more: a session asked for too early is refused.
+        let ready = wait_for_port(port, &mut child, "tauri-driver").and_then(|()| {
+            wait_for_port(native_port, &mut child, "tauri-driver's WebKitWebDriver")
+        });
+        if let Err(e) = ready {
             stop_child(&mut child, Duration::from_secs(5));
             return Err(e);
         }
