@@ -8,8 +8,10 @@
 //! - [`proxy`]: a fault-injecting HTTP proxy (counts, pauses, corrupts,
 //!   tampers, holds answers);
 //! - [`raw`]: a device speaking the protocol by hand, for forged requests;
-//! - [`papers`]: real PDFs (typeset by PDFium, or one big image page).
+//! - [`papers`]: real PDFs (typeset by PDFium, or one big image page);
+//! - [`e2e`]: the desktop app under Xvfb through tauri-driver (WebDriver).
 
+pub mod e2e;
 pub mod hub;
 pub mod papers;
 pub mod proxy;
