@@ -9,13 +9,15 @@
 //!   tampers, holds answers);
 //! - [`raw`]: a device speaking the protocol by hand, for forged requests;
 //! - [`papers`]: real PDFs (typeset by PDFium, or one big image page);
-//! - [`e2e`]: the desktop app under Xvfb through tauri-driver (WebDriver).
+//! - [`e2e`]: the desktop app under Xvfb through tauri-driver (WebDriver);
+//! - [`voting`]: many devices paired at once, the chair's commands, ballots.
 
 pub mod e2e;
 pub mod hub;
 pub mod papers;
 pub mod proxy;
 pub mod raw;
+pub mod voting;
 
 use phonghop_core::*;
 
