@@ -492,6 +492,43 @@ async fn hdnd_rules_table_end_to_end() -> Result<()> {
             }
         );
     }
+    // The records drafted from this log: one CSV line per poll, and the
+    // minutes' text carries each question and its outcome.
+    let out = hub.root().join("bien-ban");
+    let font = phonghop_pdf::find_font()?;
+    let files = phonghop_hub::minutes::write_minutes(
+        &hub.hub()?,
+        phonghop_tests::hub::MEETING,
+        &out,
+        &font,
+    )?;
+    let csv = std::fs::read_to_string(&files.csv)?;
+    let lines: Vec<&str> = csv.lines().skip(1).collect();
+    ensure!(lines.len() == cases.len(), "{csv}");
+    for (line, case) in lines.iter().zip(&cases) {
+        let words = if case.passed {
+            ",THÔNG QUA"
+        } else {
+            ",KHÔNG THÔNG QUA"
+        };
+        ensure!(line.contains(case.id) && line.contains(words), "{line}");
+    }
+    let text: String = phonghop_pdf::analyze(&files.pdf)?
+        .pages
+        .iter()
+        .map(|p| p.text.clone())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for case in &cases {
+        ensure!(flat.contains(case.id), "{flat}");
+    }
+    ensure!(flat.contains("Kết quả: THÔNG QUA.") && flat.contains("Kết quả: KHÔNG THÔNG QUA."));
+    println!(
+        "minutes: {} lines of results, {} PDF pages",
+        lines.len(),
+        files.pages
+    );
     ensure!(
         report.ballot_signatures
             == cases

@@ -148,6 +148,15 @@ pub enum MeetingCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Draft the records: voting results (ket-qua-bieu-quyet.csv) and the
+    /// minutes (bien-ban-du-thao.pdf) from the meeting's log.
+    Minutes {
+        /// Meeting id.
+        meeting: String,
+        /// Where to write the two files (created if needed).
+        #[arg(long)]
+        out_dir: PathBuf,
+    },
     /// Publish a draft meeting: its members can now see it.
     Publish {
         /// Meeting id.
@@ -202,6 +211,17 @@ pub fn meeting(data: Option<&Path>, cmd: MeetingCmd) -> Result<()> {
                 out.display(),
                 export.entries.len(),
                 export.directory.len()
+            );
+        }
+        MeetingCmd::Minutes { meeting, out_dir } => {
+            let font = phonghop_pdf::find_font()?;
+            let f = phonghop_hub::minutes::write_minutes(&hub, &meeting, &out_dir, &font)?;
+            println!(
+                "Wrote {} ({} polls) and {} ({} pages, a draft for the secretary to check)",
+                f.csv.display(),
+                f.polls,
+                f.pdf.display(),
+                f.pages
             );
         }
         MeetingCmd::Publish { meeting } => {
