@@ -36,6 +36,9 @@ pub enum BenchCmd {
     /// Many devices fetching a meeting pack from the hub, against a static
     /// file server on the same files; then the cost of updating one paper.
     Sync(crate::bench_sync::SyncArgs),
+    /// Many devices with live WebSockets: a poll opened, everyone votes,
+    /// the result back on every device; ballot signature checks per second.
+    Vote(crate::bench_vote::VoteArgs),
 }
 
 /// Runs `phonghop bench …`.
@@ -50,6 +53,13 @@ pub fn run(cmd: BenchCmd) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("phonghop bench render: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        BenchCmd::Vote(args) => match crate::bench_vote::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("phonghop bench vote: {e:#}");
                 ExitCode::FAILURE
             }
         },

@@ -4,6 +4,7 @@
 mod admin;
 mod bench_render;
 mod bench_sync;
+mod bench_vote;
 mod demo;
 mod net_cmd;
 mod pdf_cmd;
