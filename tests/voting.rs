@@ -257,8 +257,8 @@ async fn hub_killed_and_restarted_mid_poll_counts_every_ballot_once() -> Result<
     // Back on the same port (served on this runtime, to be stopped
     // gracefully next); B and C deliver.
     let served = Served::start(&hub.data, hub.addr()).await?;
-    for i in 10..22 {
-        ds[i].flush_outbox().await?;
+    for d in &ds[10..22] {
+        d.flush_outbox().await?;
     }
     // D: 22..30 vote while the hub shuts down gracefully: some get through
     // before it stops, the rest stay queued.
