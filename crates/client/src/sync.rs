@@ -671,8 +671,19 @@ impl Client {
                     let parsed: LiveMessage = serde_json::from_str(&text).map_err(|e| ClientError::Protocol(e.to_string()))?;
                     match parsed {
                         LiveMessage::Entries { entries, .. } => {
+                            // Only a new paper or version brings blobs: a
+                            // ballot must not cost every device a blob plan
+                            // and a re-index of every paper.
+                            let papers = entries.iter().any(|e| {
+                                matches!(
+                                    e.event(),
+                                    Ok(Some(Event::DocumentAdded { .. } | Event::DocumentVersionAdded { .. }))
+                                )
+                            });
                             self.apply_live(entries).await?;
-                            self.fetch_blobs().await?;
+                            if papers {
+                                self.fetch_blobs().await?;
+                            }
                         }
                         LiveMessage::MeetingsChanged => {
                             self.sync_once().await?;

@@ -64,7 +64,7 @@ async fn render(
 ) -> Option<LiveMessage> {
     let person = reader.person.clone();
     let device = reader.device.clone();
-    s.with_hub(move |hub, shared| {
+    s.read_hub(move |hub, shared| {
         let state = hub.store().state();
         if state
             .directory

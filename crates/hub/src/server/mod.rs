@@ -150,6 +150,28 @@ impl Shared {
         }
     }
 
+    /// Runs `f` on the hub off the async runtime *without* catching up
+    /// with disk first. For the live fan-out only: what it renders was
+    /// appended by this process (or picked up by a refresh) before it was
+    /// published, so the state already holds it; a refresh per socket per
+    /// append was 500 SQLite round trips under the mutex for each ballot
+    /// with 500 devices online.
+    pub async fn read_hub<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&HubDir, &Shared) -> T + Send + 'static,
+    ) -> T {
+        let me = self.clone();
+        match tokio::task::spawn_blocking(move || {
+            let hub = me.hub.lock().unwrap_or_else(|p| p.into_inner());
+            f(&hub, &me)
+        })
+        .await
+        {
+            Ok(v) => v,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+
     /// Records annotation papers and tells live subscribers.
     pub fn publish(&self, entries: Vec<LogEntry>) {
         if entries.is_empty() {
