@@ -32,8 +32,7 @@ async fn pinned_certificate_is_required_and_enough() -> Result<()> {
     let dir = hub.client_dir(&delegate(1));
     let err = Client::join(&dir, &wrong, "máy giả")
         .await
-        .err()
-        .expect("a wrong fingerprint must be refused");
+        .expect_err("a wrong fingerprint must be refused");
     assert!(
         matches!(err, ClientError::CertificateMismatch { .. }),
         "{err}"
@@ -44,8 +43,7 @@ async fn pinned_certificate_is_required_and_enough() -> Result<()> {
     let dir = hub.client_dir(&delegate(1));
     let err = Client::join(&dir, &plain, "máy")
         .await
-        .err()
-        .expect("plain HTTP to a TLS hub must fail");
+        .expect_err("plain HTTP to a TLS hub must fail");
     assert_eq!(err.code(), "hub_unreachable", "{err}");
 
     // The right fingerprint: the same (unused) code joins, pulls the
@@ -94,8 +92,7 @@ async fn pinned_certificate_is_required_and_enough() -> Result<()> {
     config.inbox = false;
     let err = server::run(outside, config, async {})
         .await
-        .err()
-        .expect("plain HTTP off loopback is refused");
+        .expect_err("plain HTTP off loopback is refused");
     assert!(err.to_string().contains("loopback"), "{err}");
     Ok(())
 }
