@@ -33,7 +33,6 @@ use phonghop_core::*;
 use phonghop_hub::server::{self, ServerConfig};
 use phonghop_hub::{HubDir, NewMeeting, NewPaper, NewPerson};
 use phonghop_store::BlobStore;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -82,78 +81,6 @@ pub fn run(args: SyncArgs) -> Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(bench(&args, &work))
-}
-
-/// A valid one-page PDF of about `bytes` bytes: an 8-bit grey image of
-/// pseudo-random noise, uncompressed (so the size is exact and nothing on
-/// the way can compress it).
-fn image_pdf(path: &Path, bytes: u64, seed: u64) -> Result<()> {
-    const WIDTH: u64 = 10_000;
-    let height = (bytes / WIDTH).max(1);
-    let len = WIDTH * height;
-    let f =
-        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-    let mut pos = 0u64;
-    let mut offsets = Vec::new();
-    let put = |w: &mut std::io::BufWriter<std::fs::File>, pos: &mut u64, b: &[u8]| -> Result<()> {
-        w.write_all(b)?;
-        *pos += b.len() as u64;
-        Ok(())
-    };
-    let content = b"q 500 0 0 700 47 71 cm /Im0 Do Q\n";
-    put(&mut w, &mut pos, b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n")?;
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>".to_string(),
-        format!("<< /Length {} >>\nstream\n", content.len()),
-        format!("<< /Type /XObject /Subtype /Image /Width {WIDTH} /Height {height} /ColorSpace /DeviceGray /BitsPerComponent 8 /Length {len} >>\nstream\n"),
-    ];
-    // Odd (xorshift needs a non-zero state) and distinct for distinct seeds.
-    let mut x = (seed << 1) | 1;
-    let mut buf = Vec::with_capacity(1 << 20);
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(pos);
-        put(
-            &mut w,
-            &mut pos,
-            format!("{} 0 obj\n{body}", i + 1).as_bytes(),
-        )?;
-        if i == 3 {
-            put(&mut w, &mut pos, content)?;
-            put(&mut w, &mut pos, b"endstream")?;
-        }
-        if i == 4 {
-            let mut left = len;
-            while left > 0 {
-                let n = left.min(1 << 20);
-                buf.clear();
-                while (buf.len() as u64) < n {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    buf.extend_from_slice(&x.to_le_bytes());
-                }
-                buf.truncate(n as usize);
-                put(&mut w, &mut pos, &buf)?;
-                left -= n;
-            }
-            put(&mut w, &mut pos, b"\nendstream")?;
-        }
-        put(&mut w, &mut pos, b"\nendobj\n")?;
-    }
-    let xref = pos;
-    let mut tail = String::from("xref\n0 6\n0000000000 65535 f \n");
-    for o in &offsets {
-        tail.push_str(&format!("{o:010} 00000 n \n"));
-    }
-    tail.push_str(&format!(
-        "trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
-    ));
-    put(&mut w, &mut pos, tail.as_bytes())?;
-    w.flush()?;
-    Ok(())
 }
 
 fn paper<'a>(file: &'a Path, analysis: &'a phonghop_pdf::Analysis) -> NewPaper<'a> {
@@ -206,7 +133,7 @@ fn build_hub(args: &SyncArgs, data: &Path, pdfs: &Path) -> Result<(DocumentId, u
             (each, format!("phu-luc-{i}"))
         };
         let file = pdfs.join(format!("{name}.pdf"));
-        image_pdf(&file, bytes, 0x1000 + i)?;
+        phonghop_pdf::noise_image_pdf(&file, bytes, 0x1000 + i)?;
         let analysis = admin::analyze(&file)?;
         let id = hub.add_paper(MEETING, paper(&file, &analysis), now)?;
         std::fs::remove_file(&file)?;
@@ -420,7 +347,7 @@ async fn bench(args: &SyncArgs, work: &Path) -> Result<()> {
     {
         let mut hub = HubDir::open(&data)?;
         let file = work.join("pdfs").join("to-trinh-cap-nhat.pdf");
-        image_pdf(&file, update_bytes, 0x2000)?;
+        phonghop_pdf::noise_image_pdf(&file, update_bytes, 0x2000)?;
         let analysis = admin::analyze(&file)?;
         hub.add_version(
             MEETING,

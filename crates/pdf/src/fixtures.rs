@@ -498,3 +498,81 @@ pub fn generate_large_paper(font_path: &Path, out_path: &Path, pages: u32) -> Re
     }
     save(&doc, out_path)
 }
+
+/// Writes a valid one-page PDF of about `bytes` bytes: an A4 page drawing
+/// one 8-bit grey image of pseudo-random noise, uncompressed, so the size is
+/// what was asked and nothing on the way can compress it (transfer tests and
+/// benchmarks). `seed` changes every byte of the image.
+pub fn noise_image_pdf(path: &Path, bytes: u64, seed: u64) -> Result<(), PdfError> {
+    use std::io::Write;
+    const WIDTH: u64 = 10_000;
+    let height = (bytes / WIDTH).max(1);
+    let image_len = WIDTH * height;
+    let write_err = |e: std::io::Error| PdfError::Write {
+        path: path.to_path_buf(),
+        cause: e.to_string(),
+    };
+    let f = std::fs::File::create(path).map_err(write_err)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    let mut pos: u64 = 0;
+    let mut put = |w: &mut std::io::BufWriter<std::fs::File>, s: &[u8]| -> Result<u64, PdfError> {
+        w.write_all(s).map_err(write_err)?;
+        pos += s.len() as u64;
+        Ok(pos)
+    };
+    let content = b"q 500 0 0 700 47 71 cm /Im0 Do Q\n";
+    let objects: [String; 5] = [
+        "<< /Type /Catalog /Pages 2 0 R >>".into(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] \
+         /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>"
+            .into(),
+        format!("<< /Length {} >>\nstream\n", content.len()),
+        format!(
+            "<< /Type /XObject /Subtype /Image /Width {WIDTH} /Height {height} \
+             /ColorSpace /DeviceGray /BitsPerComponent 8 /Length {image_len} >>\nstream\n"
+        ),
+    ];
+    let mut offsets = Vec::with_capacity(objects.len());
+    let mut at = put(&mut w, b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n")?;
+    // Odd (xorshift needs a non-zero state) and distinct for distinct seeds.
+    let mut x = (seed << 1) | 1;
+    let mut buf = Vec::with_capacity(1 << 20);
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(at);
+        put(&mut w, format!("{} 0 obj\n{body}", i + 1).as_bytes())?;
+        if i == 3 {
+            put(&mut w, content)?;
+            put(&mut w, b"endstream")?;
+        }
+        if i == 4 {
+            let mut left = image_len;
+            while left > 0 {
+                let n = left.min(1 << 20);
+                buf.clear();
+                while (buf.len() as u64) < n {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    buf.extend_from_slice(&x.to_le_bytes());
+                }
+                buf.truncate(n as usize);
+                put(&mut w, &buf)?;
+                left -= n;
+            }
+            put(&mut w, b"\nendstream")?;
+        }
+        at = put(&mut w, b"\nendobj\n")?;
+    }
+    let xref = at;
+    let mut tail = String::from("xref\n0 6\n0000000000 65535 f \n");
+    for o in &offsets {
+        tail.push_str(&format!("{o:010} 00000 n \n"));
+    }
+    tail.push_str(&format!(
+        "trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    ));
+    put(&mut w, tail.as_bytes())?;
+    w.flush().map_err(write_err)?;
+    w.get_ref().sync_all().map_err(write_err)
+}

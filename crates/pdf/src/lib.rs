@@ -26,7 +26,9 @@ pub use analyze::{
 pub use encode::Encoding;
 pub use error::PdfError;
 pub use export::{export_annotated, ExportAnnotation, ExportKind};
-pub use fixtures::{find_font, generate_large_paper, render_text_file, render_text_pdf, PaperText};
+pub use fixtures::{
+    find_font, generate_large_paper, noise_image_pdf, render_text_file, render_text_pdf, PaperText,
+};
 pub use isolate::{
     analyze_isolated, run_analyze_worker, WorkerReply, WORKER_ARGS, WORKER_FAULT_ENV,
 };
