@@ -52,12 +52,26 @@ pub(crate) fn read_log(
     log: &LogId,
     after: u64,
 ) -> rusqlite::Result<Vec<LogEntry>> {
+    read_log_page(conn, log, after, usize::MAX)
+}
+
+/// At most `limit` entries of a log after `after`, in order.
+pub(crate) fn read_log_page(
+    conn: &Connection,
+    log: &LogId,
+    after: u64,
+    limit: usize,
+) -> rusqlite::Result<Vec<LogEntry>> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, prev_hash, payload_hash, hash, signature, payload FROM log_entries
-         WHERE log = ?1 AND seq > ?2 ORDER BY seq",
+         WHERE log = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
     )?;
     let rows = stmt.query_map(
-        params![log.key(), i64::try_from(after).unwrap_or(i64::MAX)],
+        params![
+            log.key(),
+            i64::try_from(after).unwrap_or(i64::MAX),
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ],
         |r| row_to_entry(log, r),
     )?;
     rows.collect()
@@ -234,6 +248,16 @@ impl Store {
     /// Entries of `log` after `after`, in order.
     pub fn entries(&self, log: &LogId, after: u64) -> Result<Vec<LogEntry>, StoreError> {
         read_log(&self.conn, log, after).map_err(sqlite_err(&self.path))
+    }
+
+    /// At most `limit` entries of `log` after `after` (a page for a reader).
+    pub fn entries_page(
+        &self,
+        log: &LogId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        read_log_page(&self.conn, log, after, limit).map_err(sqlite_err(&self.path))
     }
 
     /// Hub side: validates `events` with the reducer, seals them into `log`

@@ -105,6 +105,27 @@ async fn events(
     Path(id): Path<String>,
     Query(q): Query<After>,
 ) -> Result<Json<EntriesResponse>, Failure> {
+    log_page(s, headers, id, q, false).await
+}
+
+async fn personal(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<After>,
+) -> Result<Json<EntriesResponse>, Failure> {
+    log_page(s, headers, id, q, true).await
+}
+
+/// One page of a meeting's log (redacted for the reader) or of the
+/// reader's own personal log for that meeting.
+async fn log_page(
+    s: Arc<Shared>,
+    headers: HeaderMap,
+    id: String,
+    q: After,
+    personal: bool,
+) -> Result<Json<EntriesResponse>, Failure> {
     let reader = auth::authenticate(&s, &headers, None).await?;
     s.with_hub(move |hub, shared| {
         let mid = MeetingId::new(&id);
@@ -115,49 +136,28 @@ async fn events(
             .get(&mid)
             .ok_or_else(|| no_meeting(&id))?;
         let role = access::role_in(m, &reader.person).ok_or_else(|| no_meeting(&id))?;
-        let log = LogId::Meeting(mid.clone());
-        let head = hub.store().head(&log).map_or(0, |h| h.0);
-        let mut entries = hub
-            .store()
-            .entries(&log, q.after)
-            .map_err(Failure::internal)?;
-        entries.truncate(PAGE);
-        let docs = shared
-            .annotation_docs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let entries = access::redact(m, &entries, &reader.person, role, &docs);
-        Ok(Json(EntriesResponse { entries, head }))
-    })
-    .await
-}
-
-async fn personal(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(q): Query<After>,
-) -> Result<Json<EntriesResponse>, Failure> {
-    let reader = auth::authenticate(&s, &headers, None).await?;
-    s.with_hub(move |hub, _| {
-        let mid = MeetingId::new(&id);
-        let m = hub
-            .store()
-            .state()
-            .meetings
-            .get(&mid)
-            .ok_or_else(|| no_meeting(&id))?;
-        access::role_in(m, &reader.person).ok_or_else(|| no_meeting(&id))?;
-        let log = LogId::Personal {
-            meeting: mid,
-            person: reader.person.clone(),
+        let log = if personal {
+            LogId::Personal {
+                meeting: mid,
+                person: reader.person.clone(),
+            }
+        } else {
+            LogId::Meeting(mid)
         };
         let head = hub.store().head(&log).map_or(0, |h| h.0);
-        let mut entries = hub
+        let entries = hub
             .store()
-            .entries(&log, q.after)
+            .entries_page(&log, q.after, PAGE)
             .map_err(Failure::internal)?;
-        entries.truncate(PAGE);
+        let entries = if personal {
+            entries
+        } else {
+            let docs = shared
+                .annotation_docs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            access::redact(m, &entries, &reader.person, role, &docs)
+        };
         Ok(Json(EntriesResponse { entries, head }))
     })
     .await
