@@ -123,6 +123,23 @@ pub enum MeetingCmd {
         #[arg(long)]
         id: Option<String>,
     },
+    /// Change a meeting's title, body, start or place (others kept).
+    Edit {
+        /// Meeting id.
+        meeting: String,
+        /// New title.
+        #[arg(long)]
+        title: Option<String>,
+        /// New council name.
+        #[arg(long)]
+        body: Option<String>,
+        /// New start, e.g. "2026-12-08 08:00" (Vietnam time).
+        #[arg(long)]
+        starts_at: Option<String>,
+        /// New place.
+        #[arg(long)]
+        place: Option<String>,
+    },
     /// List meetings.
     List,
     /// Print a meeting's agenda and papers.
@@ -187,6 +204,28 @@ pub fn meeting(data: Option<&Path>, cmd: MeetingCmd) -> Result<()> {
                 time::now(),
             )?;
             println!("{id}");
+        }
+        MeetingCmd::Edit {
+            meeting,
+            title,
+            body,
+            starts_at,
+            place,
+        } => {
+            let m = hub.meeting(&meeting)?;
+            let starts_at = match starts_at.as_deref() {
+                Some(t) => Some(time::parse(t)?),
+                None => m.starts_at,
+            };
+            let edited = NewMeeting {
+                id: None,
+                body: body.unwrap_or_else(|| m.body.clone()),
+                title: title.unwrap_or_else(|| m.title.clone()),
+                starts_at,
+                place: place.or_else(|| m.place.clone()),
+            };
+            hub.edit_meeting(&meeting, edited)?;
+            println!("Changed meeting {meeting}");
         }
         MeetingCmd::List => {
             for m in hub.store().state().meetings.values() {
@@ -253,6 +292,21 @@ pub enum AgendaCmd {
         #[arg(long)]
         minutes: Option<u32>,
     },
+    /// Move an item (with its sub-items); every number after it follows.
+    Move {
+        /// Meeting id.
+        #[arg(long)]
+        meeting: String,
+        /// The item's current number.
+        #[arg(long)]
+        number: String,
+        /// New position among its siblings (1 = first).
+        #[arg(long)]
+        to: u32,
+        /// Put it under this item (default: the top level).
+        #[arg(long)]
+        under: Option<String>,
+    },
 }
 
 /// `phonghop agenda …`.
@@ -268,6 +322,15 @@ pub fn agenda(data: Option<&Path>, cmd: AgendaCmd) -> Result<()> {
         } => {
             hub.add_agenda_item(&meeting, &number, &title, presenter, minutes)?;
             println!("Added agenda item {number}: {title}");
+        }
+        AgendaCmd::Move {
+            meeting,
+            number,
+            to,
+            under,
+        } => {
+            hub.move_agenda_item(&meeting, &number, under.as_deref(), to)?;
+            print!("{}", show::agenda(hub.meeting(&meeting)?));
         }
     }
     Ok(())

@@ -294,3 +294,112 @@ fn a_tampered_database_is_refused_and_log_verify_names_the_entry() {
     let err = refused(&["--data", d, "meeting", "list"]);
     assert!(err.contains("does not verify"), "{err}");
 }
+
+#[test]
+fn agenda_move_renumbers_and_meeting_edit_keeps_what_is_not_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("hub");
+    let data = d.to_str().unwrap();
+    ok(&["--data", data, "init"]);
+    ok(&[
+        "--data",
+        data,
+        "meeting",
+        "create",
+        "--id",
+        "m",
+        "--title",
+        "Kỳ họp thứ năm",
+        "--body",
+        "HĐND xã An Bình",
+        "--place",
+        "Hội trường xã",
+    ]);
+    for (n, t) in [
+        ("1", "Khai mạc"),
+        ("2", "Tờ trình"),
+        ("2.1", "Dự thảo"),
+        ("3", "Bế mạc"),
+    ] {
+        ok(&[
+            "--data",
+            data,
+            "agenda",
+            "add",
+            "--meeting",
+            "m",
+            "--number",
+            n,
+            "--title",
+            t,
+        ]);
+    }
+    // Item 2 (with its child) goes last: the children follow, numbers follow.
+    let shown = ok(&[
+        "--data",
+        data,
+        "agenda",
+        "move",
+        "--meeting",
+        "m",
+        "--number",
+        "2",
+        "--to",
+        "3",
+    ]);
+    let lines: Vec<&str> = shown.lines().filter(|l| !l.trim().is_empty()).collect();
+    let agenda: Vec<String> = lines
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(
+        agenda,
+        ["1 Khai mạc", "2 Bế mạc", "3 Tờ trình", "3.1 Dự thảo"],
+        "{shown}"
+    );
+    let before = snapshot(&d);
+    let err = refused(&[
+        "--data",
+        data,
+        "agenda",
+        "move",
+        "--meeting",
+        "m",
+        "--number",
+        "1",
+        "--to",
+        "9",
+    ]);
+    assert!(err.contains("9 is not between 1 and 3"), "{err}");
+    let err = refused(&[
+        "--data",
+        data,
+        "agenda",
+        "move",
+        "--meeting",
+        "m",
+        "--number",
+        "7",
+        "--to",
+        "1",
+    ]);
+    assert!(err.contains("no agenda item 7"), "{err}");
+    assert_eq!(snapshot(&d), before, "a refused move changed nothing");
+
+    ok(&[
+        "--data",
+        data,
+        "meeting",
+        "edit",
+        "m",
+        "--title",
+        "Kỳ họp thứ sáu",
+    ]);
+    let shown = ok(&["--data", data, "meeting", "show", "m"]);
+    assert!(
+        shown.starts_with("HĐND xã An Bình — Kỳ họp thứ sáu"),
+        "{shown}"
+    );
+    assert!(shown.contains("Hội trường xã"), "place kept: {shown}");
+}

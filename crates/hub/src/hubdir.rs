@@ -191,6 +191,57 @@ impl HubDir {
         Ok(id)
     }
 
+    /// Changes a meeting's body, title, planned start and place (all four
+    /// are written; pass the current value to keep one).
+    pub fn edit_meeting(&mut self, meeting: &str, m: NewMeeting) -> Result<(), HubError> {
+        self.meeting(meeting)?;
+        self.append(
+            &LogId::Meeting(MeetingId::new(meeting)),
+            &[Event::MeetingDetailsChanged {
+                body: m.body,
+                title: m.title,
+                starts_at: m.starts_at,
+                place: m.place,
+            }],
+        )?;
+        Ok(())
+    }
+
+    /// Moves agenda item `number` to `position` (1-based) among the
+    /// children of `parent_number` (None: top level). Numbers follow from
+    /// positions, so every item after it is renumbered by the move itself.
+    pub fn move_agenda_item(
+        &mut self,
+        meeting: &str,
+        number: &str,
+        parent_number: Option<&str>,
+        position: u32,
+    ) -> Result<AgendaItemId, HubError> {
+        let m = self.meeting(meeting)?;
+        let unknown = |n: &str| HubError::UnknownItem {
+            meeting: meeting.into(),
+            number: n.into(),
+        };
+        let item = m
+            .item_by_number(number)
+            .ok_or_else(|| unknown(number))?
+            .id
+            .clone();
+        let parent = match parent_number {
+            Some(p) => Some(m.item_by_number(p).ok_or_else(|| unknown(p))?.id.clone()),
+            None => None,
+        };
+        self.append(
+            &LogId::Meeting(MeetingId::new(meeting)),
+            &[Event::AgendaItemMoved {
+                item: item.clone(),
+                parent,
+                position,
+            }],
+        )?;
+        Ok(item)
+    }
+
     /// Adds a registered person to a meeting with a role.
     pub fn add_member(&mut self, meeting: &str, person: &str, role: Role) -> Result<(), HubError> {
         self.meeting(meeting)?;
