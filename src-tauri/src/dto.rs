@@ -10,7 +10,7 @@ use phonghop_store::BlobStore;
 use serde::{Deserialize, Serialize};
 
 /// `{code, message}`: the only error shape that crosses to the UI.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CmdError {
     /// Stable code the UI switches on.
     pub code: String,

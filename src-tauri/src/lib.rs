@@ -12,6 +12,7 @@
 mod commands;
 mod dto;
 mod scheme;
+mod secretariat;
 
 use phonghop_client::Client;
 use phonghop_pdf::{RenderConfig, RenderService};
@@ -118,6 +119,7 @@ pub fn run() {
     }
     let result = builder
         .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_dialog::init())
         .register_asynchronous_uri_scheme_protocol("phonghop", scheme::handle)
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
@@ -133,6 +135,21 @@ pub fn run() {
             commands::get_session,
             commands::session_command,
             commands::command_state,
+            secretariat::sec_status,
+            secretariat::sec_create_hub,
+            secretariat::sec_serve,
+            secretariat::sec_overview,
+            secretariat::sec_save_meeting,
+            secretariat::sec_add_item,
+            secretariat::sec_move_item,
+            secretariat::sec_add_person,
+            secretariat::sec_add_member,
+            secretariat::sec_publish,
+            secretariat::sec_invite,
+            secretariat::sec_revoke_device,
+            secretariat::sec_pick_pdfs,
+            secretariat::sec_add_papers,
+            secretariat::sec_add_version,
         ])
         .setup(|app| {
             let data = data_dir(app);
@@ -146,6 +163,9 @@ pub fn run() {
                 tracing::error!(error = %e, "page rendering unavailable");
             }
             let (stop, _) = tokio::sync::watch::channel(false);
+            let sec = secretariat::Secretariat::new(&data);
+            sec.resume();
+            app.manage(sec);
             app.manage(AppState {
                 data: data.clone(),
                 client: Mutex::new(None),
@@ -180,6 +200,7 @@ pub fn run() {
         Ok(app) => app.run(|app, event| {
             if let tauri::RunEvent::Exit = event {
                 let _ = app.state::<AppState>().stop.send(true);
+                app.state::<secretariat::Secretariat>().shutdown();
             }
         }),
         Err(e) => {

@@ -1,6 +1,14 @@
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
-fn main() {
+fn main() -> std::process::ExitCode {
+    // The secretariat's paper import analyses each PDF in a child process
+    // of this same executable (`phonghop-app pdf analyze-worker FILE`), so a
+    // broken or hostile file cannot take the app down.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if args.len() == 3 && args[0] == "pdf" && args[1] == "analyze-worker" {
+        return phonghop_pdf::run_analyze_worker(std::path::Path::new(&args[2]));
+    }
     phonghop_app::run();
+    std::process::ExitCode::SUCCESS
 }

@@ -2,6 +2,7 @@ import { mount } from "svelte";
 import App from "./App.svelte";
 import "./app.css";
 import { createTauriBackend, type Backend } from "./lib/backend";
+import { createTauriSecretariat, type SecretariatApi } from "./lib/secretariat";
 
 declare global {
   interface Window {
@@ -9,17 +10,18 @@ declare global {
   }
 }
 
-async function pickBackend(): Promise<Backend> {
+async function pickBackend(): Promise<{ backend: Backend; secretariat: SecretariatApi | null }> {
   // `import.meta.env.DEV` is the literal `false` in a production build, so
   // this branch and the dev backend's module are dropped from dist/.
   if (import.meta.env.DEV && !window.__TAURI_INTERNALS__) {
     const { DevBackend } = await import("./lib/devBackend");
-    return new DevBackend(new URLSearchParams(location.search));
+    return { backend: new DevBackend(new URLSearchParams(location.search)), secretariat: null };
   }
-  return createTauriBackend();
+  const [backend, secretariat] = await Promise.all([createTauriBackend(), createTauriSecretariat()]);
+  return { backend, secretariat };
 }
 
 const target = document.getElementById("app");
 if (target) {
-  void pickBackend().then((backend) => mount(App, { target, props: { backend } }));
+  void pickBackend().then((props) => mount(App, { target, props }));
 }

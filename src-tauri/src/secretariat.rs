@@ -1,0 +1,923 @@
+//! The secretariat's side of the app: a hub embedded in this app (its data
+//! in `<app data>/secretariat-hub/`), served to the room by the same axum
+//! server as `phonghop hub`, and the commands behind the secretariat's
+//! screens (meetings, agenda, papers, people, devices, invites).
+//!
+//! The commands write through their own [`HubDir`] on the hub folder, as
+//! the `phonghop` CLI does; the server catches up with those writes before
+//! every request and every 300 ms, and pushes them live (the path the CLI
+//! and the inbox already use, covered by the hub's tests). Each command
+//! first catches up with what the server appended (a delegate's ballot, a
+//! chair's command) and, if the server appended in between anyway, the
+//! refused write is retried once on the fresh state: writes are all or
+//! nothing, so a retry cannot double anything.
+
+use crate::dto::CmdError;
+use phonghop_core::*;
+use phonghop_hub::server::{self, ServerConfig};
+use phonghop_hub::{HubDir, HubError, NewMeeting, NewPaper, NewPerson};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tauri::{AppHandle, Emitter, Runtime, State};
+
+type Res<T> = Result<T, CmdError>;
+
+/// How long an invite code stays valid: a week, enough to prepare a session.
+const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
+/// A paper whose analysis takes longer is refused (a hostile or broken file).
+const ANALYSIS_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl From<HubError> for CmdError {
+    fn from(e: HubError) -> Self {
+        CmdError::new(e.code(), e.to_string())
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+    )
+}
+
+/// How the embedded hub is served; saved next to the hub so the next
+/// start serves it the same way.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServeSettings {
+    /// TCP port.
+    pub port: u16,
+    /// Open to the room's network (HTTPS with the hub's pinned
+    /// certificate) rather than this computer only (plain HTTP on loopback).
+    pub lan: bool,
+}
+
+struct Serving {
+    settings: ServeSettings,
+    /// What goes after the `@` of an invite: `host:port[/fingerprint]`.
+    invite_address: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// The secretariat's state, managed by Tauri.
+pub struct Secretariat {
+    root: PathBuf,
+    hub: Arc<Mutex<Option<HubDir>>>,
+    serving: Mutex<Option<Serving>>,
+    serve_error: Mutex<Option<CmdError>>,
+}
+
+impl Secretariat {
+    /// The state for an app data folder; opens and serves the embedded hub
+    /// if this app already has one.
+    pub fn new(data: &Path) -> Secretariat {
+        let s = Secretariat {
+            root: data.join("secretariat-hub"),
+            hub: Arc::new(Mutex::new(None)),
+            serving: Mutex::new(None),
+            serve_error: Mutex::new(None),
+        };
+        if s.root.join("hub.db").exists() {
+            match HubDir::open(&s.root) {
+                Ok(h) => *s.hub.lock().unwrap_or_else(|p| p.into_inner()) = Some(h),
+                Err(e) => *s.serve_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.into()),
+            }
+        }
+        s
+    }
+
+    fn settings_path(&self) -> PathBuf {
+        self.root.join("app-server.json")
+    }
+
+    /// Serves the embedded hub with its saved settings (at app start).
+    pub fn resume(&self) {
+        let Ok(text) = std::fs::read_to_string(self.settings_path()) else {
+            return;
+        };
+        match serde_json::from_str::<ServeSettings>(&text) {
+            Ok(settings) => {
+                if let Err(e) = self.serve(settings) {
+                    tracing::error!(error = %e.message, "cannot serve the embedded hub");
+                    *self.serve_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "unreadable app-server.json"),
+        }
+    }
+
+    fn serve(&self, settings: ServeSettings) -> Res<()> {
+        let mut serving = self.serving.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(mut old) = serving.take() {
+            if let Some(stop) = old.stop.take() {
+                let _ = stop.send(());
+            }
+            // Let the old listener close before binding the same port again.
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let ip = if settings.lan { "0.0.0.0" } else { "127.0.0.1" };
+        let listener = std::net::TcpListener::bind((ip, settings.port)).map_err(|e| {
+            CmdError::new(
+                "port_in_use",
+                format!("cannot listen on {ip}:{}: {e}", settings.port),
+            )
+        })?;
+        let host = if settings.lan {
+            lan_address().unwrap_or_else(|| "127.0.0.1".into())
+        } else {
+            "127.0.0.1".into()
+        };
+        let invite_address = if settings.lan {
+            let cert = server::tls::HubCert::load_or_create(&self.root)?;
+            format!("{host}:{}/{}", settings.port, cert.fingerprint())
+        } else {
+            format!("{host}:{}", settings.port)
+        };
+        let mut config = ServerConfig::new(&self.root);
+        config.tls = settings.lan;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tauri::async_runtime::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            if let Err(e) = server::run(listener, config, shutdown).await {
+                tracing::error!(error = %e, "the embedded hub stopped");
+            }
+        });
+        let json =
+            serde_json::to_vec_pretty(&settings).map_err(|e| CmdError::new("io", e.to_string()))?;
+        std::fs::write(self.settings_path(), json)
+            .map_err(|e| CmdError::new("io", format!("{}: {e}", self.settings_path().display())))?;
+        *serving = Some(Serving {
+            settings,
+            invite_address,
+            stop: Some(stop),
+        });
+        *self.serve_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(())
+    }
+
+    /// Stops serving (at app exit).
+    pub fn shutdown(&self) {
+        if let Some(mut s) = self
+            .serving
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            if let Some(stop) = s.stop.take() {
+                let _ = stop.send(());
+            }
+        }
+    }
+
+    /// Runs `f` on the hub off the UI thread, after catching up with the
+    /// server's writes; a write that lost a race with the server is retried
+    /// once on the fresh state.
+    async fn with_hub<T: Send + 'static>(
+        &self,
+        f: impl Fn(&mut HubDir) -> Result<T, HubError> + Send + 'static,
+    ) -> Res<T> {
+        let hub = self.hub.clone();
+        tauri::async_runtime::spawn_blocking(move || {
+            let mut guard = hub.lock().unwrap_or_else(|p| p.into_inner());
+            let h = guard.as_mut().ok_or_else(|| {
+                CmdError::new(
+                    "no_hub",
+                    "this app has no meeting hub yet: create one first",
+                )
+            })?;
+            h.refresh()?;
+            match f(h) {
+                Err(HubError::Store(phonghop_store::StoreError::Sqlite { .. })) => {
+                    h.refresh()?;
+                    Ok(f(h)?)
+                }
+                other => Ok(other?),
+            }
+        })
+        .await
+        .map_err(|e| CmdError::new("internal", e.to_string()))?
+    }
+}
+
+/// This computer's address on the room's network, as delegates' devices
+/// would reach it (the source address of a route to the outside; no packet
+/// is sent).
+fn lan_address() -> Option<String> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.1:9").ok()?;
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_unspecified()).then(|| ip.to_string())
+}
+
+// ------------------------------------------------------------------ DTOs
+
+/// Whether this app holds a hub and how it is served.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecStatus {
+    /// The app has an embedded hub.
+    pub hub: bool,
+    /// How it is served, if it is.
+    pub serving: Option<ServingDto>,
+    /// Why it is not served, if it failed.
+    pub error: Option<CmdError>,
+}
+
+/// The running server.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServingDto {
+    /// Port and reach.
+    pub settings: ServeSettings,
+    /// `host:port[/fingerprint]`, the part of an invite after `@`.
+    pub invite_address: String,
+}
+
+/// Everything the secretariat's screens show.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecOverview {
+    /// Meetings, drafts included, newest first.
+    pub meetings: Vec<SecMeeting>,
+    /// The directory.
+    pub people: Vec<SecPerson>,
+}
+
+/// One meeting as the secretariat edits it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecMeeting {
+    pub id: String,
+    pub body: String,
+    pub title: String,
+    pub starts_at: Option<i64>,
+    pub place: String,
+    /// draft, published, in_session, closed.
+    pub status: String,
+    pub agenda: Vec<SecItem>,
+    /// Papers not attached to an item.
+    pub loose_papers: Vec<SecPaper>,
+    pub members: Vec<SecMember>,
+}
+
+/// An agenda line, in display order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecItem {
+    pub id: String,
+    pub number: String,
+    pub depth: usize,
+    /// Number of the parent item, if any.
+    pub parent: Option<String>,
+    /// 1-based place among its siblings.
+    pub position: usize,
+    /// How many siblings it has, itself included.
+    pub siblings: usize,
+    pub title: String,
+    pub presenter: String,
+    pub planned_minutes: Option<u32>,
+    pub papers: Vec<SecPaper>,
+}
+
+/// A paper.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecPaper {
+    pub id: String,
+    pub title: String,
+    pub file_name: String,
+    pub versions: usize,
+    pub pages: Option<u32>,
+    pub size: u64,
+    /// public, members, named.
+    pub confidentiality: String,
+    /// Names of the people who may read a "named" paper.
+    pub readers: Vec<String>,
+}
+
+/// A member of a meeting.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecMember {
+    pub person: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// A person and their devices.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecPerson {
+    pub id: String,
+    pub name: String,
+    pub title: String,
+    pub unit: String,
+    pub devices: Vec<SecDevice>,
+}
+
+/// A paired device.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecDevice {
+    pub id: String,
+    pub label: String,
+    pub paired_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// An invite to hand to a person.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecInvite {
+    /// The one-time code, e.g. `ABCD-EFGH-JKLM`.
+    pub code: String,
+    /// What the delegate types or scans: `phonghop:CODE@host:port[/fp]`.
+    pub invite: String,
+    pub expires_at: i64,
+}
+
+/// One file of an import, as it goes.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportProgress {
+    pub file: String,
+    /// 1-based.
+    pub index: usize,
+    pub total: usize,
+    /// analysing, storing, done, failed.
+    pub stage: &'static str,
+    pub error: Option<CmdError>,
+}
+
+fn role_code(r: Role) -> &'static str {
+    match r {
+        Role::Secretariat => "secretariat",
+        Role::Chair => "chair",
+        Role::Delegate => "delegate",
+        Role::Observer => "observer",
+    }
+}
+
+fn parse_role(code: &str) -> Res<Role> {
+    Ok(match code {
+        "secretariat" => Role::Secretariat,
+        "chair" => Role::Chair,
+        "delegate" => Role::Delegate,
+        "observer" => Role::Observer,
+        other => return Err(CmdError::new("bad_role", format!("unknown role '{other}'"))),
+    })
+}
+
+fn paper_dto(state: &reducer::State, d: &Document) -> SecPaper {
+    let latest = d.versions.last();
+    let (confidentiality, readers) = match &d.confidentiality {
+        Confidentiality::Public => ("public", Vec::new()),
+        Confidentiality::Members => ("members", Vec::new()),
+        Confidentiality::Named(ids) => (
+            "named",
+            ids.iter()
+                .map(|p| {
+                    state
+                        .directory
+                        .persons
+                        .get(p)
+                        .map_or_else(|| p.to_string(), |x| x.name.clone())
+                })
+                .collect(),
+        ),
+    };
+    SecPaper {
+        id: d.id.to_string(),
+        title: d.title.clone(),
+        file_name: latest.map(|v| v.file_name.clone()).unwrap_or_default(),
+        versions: d.versions.len(),
+        pages: latest.and_then(|v| v.pages),
+        size: latest.map_or(0, |v| v.size),
+        confidentiality: confidentiality.into(),
+        readers,
+    }
+}
+
+fn overview(hub: &HubDir) -> SecOverview {
+    let state = hub.store().state();
+    let mut meetings: Vec<SecMeeting> = state
+        .meetings
+        .values()
+        .map(|m| {
+            let numbered = m.numbered_agenda();
+            let number_of = |id: &AgendaItemId| {
+                numbered
+                    .iter()
+                    .find(|n| &n.item.id == id)
+                    .map(|n| n.number.clone())
+            };
+            let papers_of = |item: Option<&AgendaItemId>| -> Vec<SecPaper> {
+                m.documents
+                    .values()
+                    .filter(|d| d.item.as_ref() == item)
+                    .map(|d| paper_dto(state, d))
+                    .collect()
+            };
+            let agenda = numbered
+                .iter()
+                .map(|n| {
+                    let siblings = m.children.get(&n.item.parent).map_or(1, Vec::len);
+                    let position = m
+                        .children
+                        .get(&n.item.parent)
+                        .and_then(|k| k.iter().position(|k| k == &n.item.id))
+                        .map_or(1, |p| p + 1);
+                    SecItem {
+                        id: n.item.id.to_string(),
+                        number: n.number.clone(),
+                        depth: n.depth,
+                        parent: n.item.parent.as_ref().and_then(number_of),
+                        position,
+                        siblings,
+                        title: n.item.title.clone(),
+                        presenter: n.item.presenter.clone().unwrap_or_default(),
+                        planned_minutes: n.item.planned_minutes,
+                        papers: papers_of(Some(&n.item.id)),
+                    }
+                })
+                .collect();
+            SecMeeting {
+                id: m.id.to_string(),
+                body: m.body.clone(),
+                title: m.title.clone(),
+                starts_at: m.starts_at.map(|t| t.0),
+                place: m.place.clone().unwrap_or_default(),
+                status: m.status.code().into(),
+                agenda,
+                loose_papers: papers_of(None),
+                members: m
+                    .members
+                    .values()
+                    .map(|x| SecMember {
+                        person: x.person.to_string(),
+                        name: x.name.clone(),
+                        role: role_code(x.role).into(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    meetings.sort_by(|a, b| b.starts_at.cmp(&a.starts_at).then(a.title.cmp(&b.title)));
+    let people = state
+        .directory
+        .persons
+        .values()
+        .map(|p| SecPerson {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            title: p.title.clone().unwrap_or_default(),
+            unit: p.unit.clone().unwrap_or_default(),
+            devices: state
+                .directory
+                .devices
+                .values()
+                .filter(|d| d.person == p.id)
+                .map(|d| SecDevice {
+                    id: d.id.to_string(),
+                    label: d.label.clone(),
+                    paired_at: d.paired_at.0,
+                    revoked_at: d.revoked_at.map(|t| t.0),
+                })
+                .collect(),
+        })
+        .collect();
+    SecOverview { meetings, people }
+}
+
+fn non_empty(field: &str, v: &str) -> Res<String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Err(CmdError::new(
+            "empty_field",
+            format!("{field} must not be empty"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+fn optional(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+// -------------------------------------------------------------- commands
+
+#[tauri::command]
+pub fn sec_status(sec: State<'_, Secretariat>) -> SecStatus {
+    let serving = sec.serving.lock().unwrap_or_else(|p| p.into_inner());
+    SecStatus {
+        hub: sec.hub.lock().unwrap_or_else(|p| p.into_inner()).is_some(),
+        serving: serving.as_ref().map(|s| ServingDto {
+            settings: s.settings,
+            invite_address: s.invite_address.clone(),
+        }),
+        error: sec
+            .serve_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone(),
+    }
+}
+
+/// Creates this app's hub (once) and serves it.
+#[tauri::command]
+pub async fn sec_create_hub(
+    sec: State<'_, Secretariat>,
+    settings: ServeSettings,
+) -> Res<SecStatus> {
+    {
+        let mut hub = sec.hub.lock().unwrap_or_else(|p| p.into_inner());
+        if hub.is_none() {
+            *hub = Some(HubDir::init(&sec.root)?);
+        }
+    }
+    sec.serve(settings)?;
+    Ok(sec_status(sec))
+}
+
+/// Serves the hub on another port or reach.
+#[tauri::command]
+pub async fn sec_serve(sec: State<'_, Secretariat>, settings: ServeSettings) -> Res<SecStatus> {
+    sec.serve(settings)?;
+    Ok(sec_status(sec))
+}
+
+#[tauri::command]
+pub async fn sec_overview(sec: State<'_, Secretariat>) -> Res<SecOverview> {
+    sec.with_hub(|h| Ok(overview(h))).await
+}
+
+/// Meeting details as the editor sends them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeetingForm {
+    /// None: a new meeting.
+    pub id: Option<String>,
+    pub body: String,
+    pub title: String,
+    pub starts_at: Option<i64>,
+    pub place: Option<String>,
+}
+
+/// Creates a meeting (a draft) or changes one; returns its id.
+#[tauri::command]
+pub async fn sec_save_meeting(sec: State<'_, Secretariat>, form: MeetingForm) -> Res<String> {
+    let body = non_empty("body", &form.body)?;
+    let title = non_empty("title", &form.title)?;
+    let place = optional(form.place);
+    let starts_at = form.starts_at.map(Timestamp);
+    let id = form.id;
+    sec.with_hub(move |h| {
+        let m = NewMeeting {
+            id: None,
+            body: body.clone(),
+            title: title.clone(),
+            starts_at,
+            place: place.clone(),
+        };
+        match &id {
+            Some(id) => {
+                h.edit_meeting(id, m)?;
+                Ok(id.clone())
+            }
+            None => Ok(h.create_meeting(m, now())?.to_string()),
+        }
+    })
+    .await
+}
+
+/// Adds an item at the end of `parent`'s children (numbered automatically).
+#[tauri::command]
+pub async fn sec_add_item(
+    sec: State<'_, Secretariat>,
+    meeting: String,
+    parent: Option<String>,
+    title: String,
+    presenter: Option<String>,
+    planned_minutes: Option<u32>,
+) -> Res<String> {
+    let title = non_empty("title", &title)?;
+    let presenter = optional(presenter);
+    sec.with_hub(move |h| {
+        let m = h.meeting(&meeting)?;
+        let parent_id = match &parent {
+            Some(n) => Some(
+                m.item_by_number(n)
+                    .ok_or_else(|| HubError::UnknownItem {
+                        meeting: meeting.clone(),
+                        number: n.clone(),
+                    })?
+                    .id
+                    .clone(),
+            ),
+            None => None,
+        };
+        let next = m.children.get(&parent_id).map_or(0, Vec::len) + 1;
+        let number = match &parent {
+            Some(p) => format!("{p}.{next}"),
+            None => next.to_string(),
+        };
+        h.add_agenda_item(
+            &meeting,
+            &number,
+            &title,
+            presenter.clone(),
+            planned_minutes,
+        )?;
+        Ok(number)
+    })
+    .await
+}
+
+/// Moves item `number` to `position` under `parent` (None: top level).
+#[tauri::command]
+pub async fn sec_move_item(
+    sec: State<'_, Secretariat>,
+    meeting: String,
+    number: String,
+    parent: Option<String>,
+    position: u32,
+) -> Res<()> {
+    sec.with_hub(move |h| {
+        h.move_agenda_item(&meeting, &number, parent.as_deref(), position)?;
+        Ok(())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn sec_add_person(
+    sec: State<'_, Secretariat>,
+    name: String,
+    title: Option<String>,
+    unit: Option<String>,
+) -> Res<String> {
+    let name = non_empty("name", &name)?;
+    let (title, unit) = (optional(title), optional(unit));
+    sec.with_hub(move |h| {
+        Ok(h.add_person(NewPerson {
+            id: None,
+            name: name.clone(),
+            title: title.clone(),
+            unit: unit.clone(),
+        })?
+        .to_string())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn sec_add_member(
+    sec: State<'_, Secretariat>,
+    meeting: String,
+    person: String,
+    role: String,
+) -> Res<()> {
+    let role = parse_role(&role)?;
+    sec.with_hub(move |h| h.add_member(&meeting, &person, role))
+        .await
+}
+
+#[tauri::command]
+pub async fn sec_publish(sec: State<'_, Secretariat>, meeting: String) -> Res<()> {
+    sec.with_hub(move |h| h.publish(&meeting, now())).await
+}
+
+#[tauri::command]
+pub async fn sec_invite(sec: State<'_, Secretariat>, person: String) -> Res<SecInvite> {
+    let address = sec
+        .serving
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|s| s.invite_address.clone())
+        .ok_or_else(|| {
+            CmdError::new(
+                "not_serving",
+                "the hub is not running: start it before making invites",
+            )
+        })?;
+    let at = now();
+    let code = sec
+        .with_hub(move |h| h.create_invite(&person, INVITE_TTL_MS, at))
+        .await?;
+    Ok(SecInvite {
+        invite: format!("phonghop:{code}@{address}"),
+        code,
+        expires_at: at.0 + INVITE_TTL_MS,
+    })
+}
+
+#[tauri::command]
+pub async fn sec_revoke_device(sec: State<'_, Secretariat>, device: String) -> Res<()> {
+    sec.with_hub(move |h| h.revoke_device(&device, now())).await
+}
+
+/// Opens the system's file picker for PDFs; the chosen paths (none if
+/// cancelled).
+#[tauri::command]
+pub async fn sec_pick_pdfs<R: Runtime>(app: AppHandle<R>) -> Res<Vec<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let picked = tauri::async_runtime::spawn_blocking(move || {
+        app.dialog()
+            .file()
+            .add_filter("PDF", &["pdf", "PDF"])
+            .blocking_pick_files()
+    })
+    .await
+    .map_err(|e| CmdError::new("internal", e.to_string()))?;
+    Ok(picked
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|f| f.into_path().ok())
+        .map(|p| p.display().to_string())
+        .collect())
+}
+
+/// Who may read the papers being attached.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaperAccess {
+    /// public, members, named.
+    pub kind: String,
+    /// For "named": person ids.
+    #[serde(default)]
+    pub readers: Vec<String>,
+}
+
+/// The result for one file of an import.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportResult {
+    pub file: String,
+    /// The new paper's id, or None if the file was refused.
+    pub paper: Option<String>,
+    pub error: Option<CmdError>,
+}
+
+/// Attaches PDF files to an agenda item (or to the meeting), one after the
+/// other: each is analysed in a child process (a broken or hostile file
+/// cannot take the app down), then stored and recorded. Progress goes to
+/// the window as `paper-import` events. A refused file changes nothing and
+/// does not stop the others.
+#[tauri::command]
+pub async fn sec_add_papers<R: Runtime>(
+    app: AppHandle<R>,
+    sec: State<'_, Secretariat>,
+    meeting: String,
+    item: Option<String>,
+    paths: Vec<String>,
+    access: PaperAccess,
+) -> Res<Vec<ImportResult>> {
+    let confidentiality = match access.kind.as_str() {
+        "public" => Confidentiality::Public,
+        "members" => Confidentiality::Members,
+        "named" if !access.readers.is_empty() => {
+            Confidentiality::Named(access.readers.iter().map(PersonId::new).collect())
+        }
+        "named" => {
+            return Err(CmdError::new(
+                "no_readers",
+                "a confidential paper needs at least one named reader",
+            ))
+        }
+        other => {
+            return Err(CmdError::new(
+                "bad_access",
+                format!("unknown confidentiality '{other}'"),
+            ))
+        }
+    };
+    let worker = std::env::current_exe()
+        .map_err(|e| CmdError::new("io", format!("cannot find the app's own executable: {e}")))?;
+    let total = paths.len();
+    let mut out = Vec::with_capacity(total);
+    for (i, path) in paths.into_iter().enumerate() {
+        let file = PathBuf::from(&path);
+        let name = file
+            .file_name()
+            .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
+        let progress = |stage: &'static str, error: Option<CmdError>| {
+            let _ = app.emit(
+                "paper-import",
+                ImportProgress {
+                    file: name.clone(),
+                    index: i + 1,
+                    total,
+                    stage,
+                    error,
+                },
+            );
+        };
+        progress("analysing", None);
+        let (w, f) = (worker.clone(), file.clone());
+        let analysis = tauri::async_runtime::spawn_blocking(move || {
+            if !f.is_file() {
+                return Err(CmdError::new(
+                    "no_such_file",
+                    format!("{}: no such file", f.display()),
+                ));
+            }
+            Ok(phonghop_pdf::analyze_isolated(&w, &f, ANALYSIS_TIMEOUT)?)
+        })
+        .await
+        .map_err(|e| CmdError::new("internal", e.to_string()))
+        .and_then(|r| r);
+        let stored = match analysis {
+            Ok(a) => {
+                progress("storing", None);
+                let (m, it, c, f) = (
+                    meeting.clone(),
+                    item.clone(),
+                    confidentiality.clone(),
+                    file.clone(),
+                );
+                sec.with_hub(move |h| {
+                    h.add_paper(
+                        &m,
+                        NewPaper {
+                            file: &f,
+                            analysis: &a,
+                            item_number: it.as_deref(),
+                            title: None,
+                            confidentiality: c.clone(),
+                        },
+                        now(),
+                    )
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        match stored {
+            Ok(id) => {
+                progress("done", None);
+                out.push(ImportResult {
+                    file: name.clone(),
+                    paper: Some(id.to_string()),
+                    error: None,
+                });
+            }
+            Err(e) => {
+                progress("failed", Some(e.clone()));
+                out.push(ImportResult {
+                    file: name.clone(),
+                    paper: None,
+                    error: Some(e),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Publishes a new version of a paper from a PDF file.
+#[tauri::command]
+pub async fn sec_add_version(
+    sec: State<'_, Secretariat>,
+    meeting: String,
+    paper: String,
+    path: String,
+) -> Res<u32> {
+    let worker = std::env::current_exe()
+        .map_err(|e| CmdError::new("io", format!("cannot find the app's own executable: {e}")))?;
+    let file = PathBuf::from(&path);
+    let f = file.clone();
+    let analysis = tauri::async_runtime::spawn_blocking(move || {
+        phonghop_pdf::analyze_isolated(&worker, &f, ANALYSIS_TIMEOUT)
+    })
+    .await
+    .map_err(|e| CmdError::new("internal", e.to_string()))??;
+    sec.with_hub(move |h| {
+        let doc = DocumentId::new(paper.clone());
+        let current = h
+            .meeting(&meeting)?
+            .documents
+            .get(&doc)
+            .map(|d| d.confidentiality.clone())
+            .unwrap_or(Confidentiality::Public);
+        h.add_version(
+            &meeting,
+            &doc,
+            NewPaper {
+                file: &file,
+                analysis: &analysis,
+                item_number: None,
+                title: None,
+                confidentiality: current,
+            },
+            now(),
+        )
+    })
+    .await
+}

@@ -1,0 +1,255 @@
+// The secretariat's contract with src-tauri (src-tauri/src/secretariat.rs):
+// a hub embedded in this app, and the commands behind the secretariat's
+// screens. Kept apart from `Backend` (the delegate's contract): a delegate's
+// screens never see these methods.
+
+import { toBackendError, type TauriTransport, type Unsubscribe } from "./backend";
+
+export interface ServeSettings {
+  port: number;
+  /** Open to the room's network (HTTPS, pinned certificate) instead of this computer only. */
+  lan: boolean;
+}
+
+export interface SecStatus {
+  hub: boolean;
+  serving: { settings: ServeSettings; inviteAddress: string } | null;
+  error: { code: string; message: string } | null;
+}
+
+export type Access = "public" | "members" | "named";
+export type RoleCode = "secretariat" | "chair" | "delegate" | "observer";
+export const ROLES: readonly RoleCode[] = ["chair", "delegate", "observer", "secretariat"];
+
+export interface SecPaper {
+  id: string;
+  title: string;
+  fileName: string;
+  versions: number;
+  pages: number | null;
+  size: number;
+  confidentiality: Access;
+  readers: string[];
+}
+
+export interface SecItem {
+  id: string;
+  number: string;
+  depth: number;
+  parent: string | null;
+  position: number;
+  siblings: number;
+  title: string;
+  presenter: string;
+  plannedMinutes: number | null;
+  papers: SecPaper[];
+}
+
+export interface SecMember {
+  person: string;
+  name: string;
+  role: RoleCode;
+}
+
+export interface SecMeeting {
+  id: string;
+  body: string;
+  title: string;
+  startsAt: number | null;
+  place: string;
+  status: "draft" | "published" | "in_session" | "closed";
+  agenda: SecItem[];
+  loosePapers: SecPaper[];
+  members: SecMember[];
+}
+
+export interface SecDevice {
+  id: string;
+  label: string;
+  pairedAt: number;
+  revokedAt: number | null;
+}
+
+export interface SecPerson {
+  id: string;
+  name: string;
+  title: string;
+  unit: string;
+  devices: SecDevice[];
+}
+
+export interface SecOverview {
+  meetings: SecMeeting[];
+  people: SecPerson[];
+}
+
+export interface MeetingForm {
+  id: string | null;
+  body: string;
+  title: string;
+  startsAt: number | null;
+  place: string;
+}
+
+export interface SecInvite {
+  code: string;
+  invite: string;
+  expiresAt: number;
+}
+
+export interface ImportProgress {
+  file: string;
+  index: number;
+  total: number;
+  stage: "analysing" | "storing" | "done" | "failed";
+  error: { code: string; message: string } | null;
+}
+
+export interface ImportResult {
+  file: string;
+  paper: string | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface SecretariatApi {
+  status(): Promise<SecStatus>;
+  createHub(settings: ServeSettings): Promise<SecStatus>;
+  serve(settings: ServeSettings): Promise<SecStatus>;
+  overview(): Promise<SecOverview>;
+  /** Returns the meeting's id (new or edited). */
+  saveMeeting(form: MeetingForm): Promise<string>;
+  /** Adds at the end of `parent`'s items; returns the new number. */
+  addItem(meeting: string, parent: string | null, title: string, presenter: string, plannedMinutes: number | null): Promise<string>;
+  moveItem(meeting: string, number: string, parent: string | null, position: number): Promise<void>;
+  addPerson(name: string, title: string, unit: string): Promise<string>;
+  addMember(meeting: string, person: string, role: RoleCode): Promise<void>;
+  publish(meeting: string): Promise<void>;
+  invite(person: string): Promise<SecInvite>;
+  revokeDevice(device: string): Promise<void>;
+  /** The system file picker; [] when cancelled. */
+  pickPdfs(): Promise<string[]>;
+  addPapers(meeting: string, item: string | null, paths: string[], access: Access, readers: string[]): Promise<ImportResult[]>;
+  addVersion(meeting: string, paper: string, path: string): Promise<number>;
+  onImport(handler: (p: ImportProgress) => void): Promise<Unsubscribe>;
+  /** Files dropped on the window from the desktop (paths, position in CSS pixels). */
+  onFileDrop(handler: (paths: string[], x: number, y: number) => void): Promise<Unsubscribe>;
+}
+
+/** Native file drops, from @tauri-apps/api/webview, injectable for tests. */
+export type DropSource = (handler: (paths: string[], x: number, y: number) => void) => Promise<Unsubscribe>;
+
+export class TauriSecretariat implements SecretariatApi {
+  readonly #t: TauriTransport;
+  readonly #drops: DropSource;
+
+  constructor(transport: TauriTransport, drops: DropSource) {
+    this.#t = transport;
+    this.#drops = drops;
+  }
+
+  async #call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+    try {
+      return await this.#t.invoke<T>(command, args);
+    } catch (e) {
+      throw toBackendError(e);
+    }
+  }
+
+  status() {
+    return this.#call<SecStatus>("sec_status");
+  }
+  createHub(settings: ServeSettings) {
+    return this.#call<SecStatus>("sec_create_hub", { settings });
+  }
+  serve(settings: ServeSettings) {
+    return this.#call<SecStatus>("sec_serve", { settings });
+  }
+  overview() {
+    return this.#call<SecOverview>("sec_overview");
+  }
+  saveMeeting(form: MeetingForm) {
+    return this.#call<string>("sec_save_meeting", { form });
+  }
+  addItem(meeting: string, parent: string | null, title: string, presenter: string, plannedMinutes: number | null) {
+    return this.#call<string>("sec_add_item", { meeting, parent, title, presenter, plannedMinutes });
+  }
+  moveItem(meeting: string, number: string, parent: string | null, position: number) {
+    return this.#call<void>("sec_move_item", { meeting, number, parent, position });
+  }
+  addPerson(name: string, title: string, unit: string) {
+    return this.#call<string>("sec_add_person", { name, title, unit });
+  }
+  addMember(meeting: string, person: string, role: RoleCode) {
+    return this.#call<void>("sec_add_member", { meeting, person, role });
+  }
+  publish(meeting: string) {
+    return this.#call<void>("sec_publish", { meeting });
+  }
+  invite(person: string) {
+    return this.#call<SecInvite>("sec_invite", { person });
+  }
+  revokeDevice(device: string) {
+    return this.#call<void>("sec_revoke_device", { device });
+  }
+  pickPdfs() {
+    return this.#call<string[]>("sec_pick_pdfs");
+  }
+  addPapers(meeting: string, item: string | null, paths: string[], access: Access, readers: string[]) {
+    return this.#call<ImportResult[]>("sec_add_papers", { meeting, item, paths, access: { kind: access, readers } });
+  }
+  addVersion(meeting: string, paper: string, path: string) {
+    return this.#call<number>("sec_add_version", { meeting, paper, path });
+  }
+  onImport(handler: (p: ImportProgress) => void) {
+    return this.#t.listen<ImportProgress>("paper-import", (e) => handler(e.payload));
+  }
+  onFileDrop(handler: (paths: string[], x: number, y: number) => void) {
+    return this.#drops(handler);
+  }
+}
+
+/** Moving an item one place up or down among its siblings: the new position, or null at an end. */
+export function nudge(item: Pick<SecItem, "position" | "siblings">, delta: -1 | 1): number | null {
+  const to = item.position + delta;
+  return to < 1 || to > item.siblings ? null : to;
+}
+
+/**
+ * Where a dragged item lands when dropped on `target`: only among the same
+ * parent's items (a drag does not change the tree's shape), at the
+ * target's place. Null when the drop changes nothing or is not allowed.
+ */
+export function dropPosition(dragged: SecItem, target: SecItem): number | null {
+  if (dragged.parent !== target.parent || dragged.id === target.id) return null;
+  return target.position;
+}
+
+/** `datetime-local` value (Vietnam time, UTC+7, no DST) ↔ epoch milliseconds. */
+const VN_OFFSET_MS = 7 * 3_600_000;
+export function toLocalInput(ms: number | null): string {
+  if (ms === null) return "";
+  return new Date(ms + VN_OFFSET_MS).toISOString().slice(0, 16);
+}
+export function fromLocalInput(v: string): number | null {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v)) return null;
+  const ms = Date.parse(`${v}:00Z`);
+  return Number.isNaN(ms) ? null : ms - VN_OFFSET_MS;
+}
+
+export async function createTauriSecretariat(): Promise<SecretariatApi> {
+  const [core, ev, wv] = await Promise.all([
+    import("@tauri-apps/api/core"),
+    import("@tauri-apps/api/event"),
+    import("@tauri-apps/api/webview"),
+  ]);
+  const drops: DropSource = (handler) =>
+    wv.getCurrentWebview().onDragDropEvent((e) => {
+      if (e.payload.type !== "drop") return;
+      const dpr = window.devicePixelRatio || 1;
+      handler(e.payload.paths, e.payload.position.x / dpr, e.payload.position.y / dpr);
+    });
+  return new TauriSecretariat(
+    { invoke: core.invoke, listen: (name, handler) => ev.listen(name, handler), convertFileSrc: core.convertFileSrc },
+    drops,
+  );
+}
