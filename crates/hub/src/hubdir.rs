@@ -356,7 +356,7 @@ impl HubDir {
             .title
             .clone()
             .or_else(|| paper.analysis.title().map(str::to_string))
-            .unwrap_or_else(|| paper.analysis.file_name.clone());
+            .unwrap_or_else(|| file_stem(&paper.analysis.file_name));
         let document = DocumentId::new(new_id("d"));
         let version = self.store_version(&paper, 1, now)?;
         self.index(meeting, &document, 1, paper.analysis)?;
@@ -479,6 +479,15 @@ pub enum PairRefusal {
     Used,
     /// Past its expiry.
     Expired,
+}
+
+/// A paper's title when the PDF has none: its file name without ".pdf".
+fn file_stem(name: &str) -> String {
+    let n = name.len();
+    match name.get(n.saturating_sub(4)..) {
+        Some(ext) if n > 4 && ext.eq_ignore_ascii_case(".pdf") => name[..n - 4].to_string(),
+        _ => name.to_string(),
+    }
 }
 
 fn code_hash(code: &str) -> String {

@@ -1,0 +1,385 @@
+//! The secretariat's screens in the real app window, end to end: an app
+//! with no hub makes itself the meeting hub (served on 127.0.0.1), the
+//! secretary adds people, builds a meeting (details, agenda in the wrong
+//! order put right with ↓, a sub-item, a paper attached with progress, a
+//! damaged file refused without changing anything), adds members and
+//! publishes; an invite made on screen lets a second app window — a
+//! delegate — join that hub and receive the meeting and its paper; the
+//! secretary then revokes that device.
+//!
+//! What is driven through the screen and what is not: everything except
+//! the choice of files. The system file picker is a native GTK dialog and
+//! a desktop drop is a native event, neither reachable through WebDriver;
+//! the test hands the same paths to the same command (`sec_add_papers`)
+//! the picker and the drop call, and the editor shows the progress events.
+//!
+//! Screenshots: target/e2e-screenshots/secretariat-*.png.
+
+use anyhow::{ensure, Context, Result};
+use fantoccini::Client;
+use phonghop_tests::e2e::*;
+use std::path::Path;
+use std::time::Duration;
+
+const FLOW_LIMIT: Duration = Duration::from_secs(240);
+const CHAIR: &str = "Nguyễn Văn An";
+const DELEGATE: &str = "Trần Thị Bình";
+const TITLE: &str = "Kỳ họp thứ năm";
+const BODY: &str = "HĐND xã An Bình";
+
+/// Sets an input's or select's value the way typing or choosing would
+/// (Svelte's bindings listen to `input`/`change`).
+async fn set_value(c: &Client, css: &str, value: &str) -> Result<()> {
+    wait_css(c, css).await?;
+    c.execute(
+        "const e = document.querySelector(arguments[0]);
+         const proto = e instanceof HTMLSelectElement ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
+         Object.getOwnPropertyDescriptor(proto, 'value').set.call(e, arguments[1]);
+         e.dispatchEvent(new Event('input', { bubbles: true }));
+         e.dispatchEvent(new Event('change', { bubbles: true }));",
+        vec![css.into(), value.into()],
+    )
+    .await
+    .with_context(|| format!("set {css} = {value:?}"))?;
+    Ok(())
+}
+
+/// The agenda as the editor shows it: "number title" per row.
+async fn agenda(c: &Client) -> Result<Vec<String>> {
+    let v = c
+        .execute(
+            "return [...document.querySelectorAll('[data-item-number]')].map(e =>
+               e.dataset.itemNumber + ' ' + e.querySelector('[data-testid=sec-item-title]').textContent.trim());",
+            vec![],
+        )
+        .await?;
+    Ok(serde_json::from_value(v)?)
+}
+
+async fn wait_agenda(c: &Client, want: &[&str]) -> Result<()> {
+    let until = std::time::Instant::now() + WAIT;
+    loop {
+        let got = agenda(c).await?;
+        if got == want {
+            return Ok(());
+        }
+        ensure!(
+            std::time::Instant::now() < until,
+            "agenda is {got:?}, want {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A person's id from the people list, by name.
+async fn person_id(c: &Client, name: &str) -> Result<String> {
+    let body = format!(
+        "const e = [...document.querySelectorAll('[data-testid^=person-][data-name]')]
+           .find(e => e.dataset.name === {});
+         return e ? e.dataset.testid.slice('person-'.length) : null;",
+        serde_json::to_string(name)?
+    );
+    let v = wait_js(c, &format!("person {name}"), &body).await?;
+    v.as_str().map(String::from).context("person id")
+}
+
+#[test]
+fn secretariat_builds_publishes_and_a_delegate_receives_it() -> Result<()> {
+    let app = workspace_bin("phonghop-app", "phonghop-app")?;
+    let phonghop = workspace_bin("phonghop", "phonghop-cli")?;
+    tauri_driver()?;
+    let shots = screenshot_dir()?;
+    let tmp = tempfile::tempdir()?;
+    let papers = tmp.path().join("papers");
+    let paper = phonghop_tests::papers::text_pdf(&papers, "to-trinh-45", "kỳ họp thứ năm", 6)?;
+    let damaged = papers.join("hong.pdf");
+    std::fs::write(
+        &damaged,
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n% cut off here",
+    )?;
+    let port = free_port()?;
+
+    let xvfb = Xvfb::start()?;
+    let sec_data = tmp.path().join("secretariat");
+    let sec_driver = Driver::start(&xvfb.display, &sec_data, &tmp.path().join("home-s"))?;
+    let del_driver = Driver::start(
+        &xvfb.display,
+        &tmp.path().join("delegate"),
+        &tmp.path().join("home-d"),
+    )?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = rt.block_on(async {
+        let s = sec_driver.session(&app).await?;
+        let d = del_driver.session(&app).await?;
+        let flow = tokio::time::timeout(
+            FLOW_LIMIT,
+            flow(&s, &d, port, &paper, &damaged, &sec_data, &phonghop, &shots),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(anyhow::anyhow!(
+                "the flow did not finish within {FLOW_LIMIT:?}"
+            ))
+        });
+        if flow.is_err() {
+            let _ = screenshot(&s, &shots, "secretariat-failure").await;
+            let _ = screenshot(&d, &shots, "secretariat-failure-delegate").await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), s.close()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), d.close()).await;
+        flow
+    });
+    drop(sec_driver);
+    drop(del_driver);
+    drop(xvfb);
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn flow(
+    s: &Client,
+    d: &Client,
+    port: u16,
+    paper: &Path,
+    damaged: &Path,
+    sec_data: &Path,
+    phonghop: &Path,
+    shots: &Path,
+) -> Result<()> {
+    // --- this app becomes the hub
+    click(s, &tid("open-secretariat")).await?;
+    set_value(s, &tid("hub-port"), &port.to_string()).await?;
+    click(s, &tid("hub-lan")).await?; // this computer only: plain HTTP on loopback
+    click(s, &tid("hub-create")).await?;
+    wait_attr(
+        s,
+        &tid("hub-serving"),
+        "data-address",
+        &format!("127.0.0.1:{port}"),
+    )
+    .await?;
+
+    // --- people
+    click(s, &tid("tab-people")).await?;
+    for (name, title, unit) in [
+        (CHAIR, "Chủ tịch HĐND xã", "Thôn Đông"),
+        (DELEGATE, "Đại biểu HĐND xã", "Thôn Tây"),
+    ] {
+        set_value(s, &tid("person-name"), name).await?;
+        set_value(s, &tid("person-title"), title).await?;
+        set_value(s, &tid("person-unit"), unit).await?;
+        click(s, &tid("person-add")).await?;
+        person_id(s, name).await?;
+    }
+    let chair = person_id(s, CHAIR).await?;
+    let delegate = person_id(s, DELEGATE).await?;
+
+    // --- the meeting
+    click(s, &tid("tab-meetings")).await?;
+    click(s, &tid("meeting-new")).await?;
+    set_value(s, &tid("meeting-body"), BODY).await?;
+    set_value(s, &tid("meeting-title"), TITLE).await?;
+    set_value(s, &tid("meeting-starts"), "2026-12-08T08:00").await?;
+    set_value(s, &tid("meeting-place"), "Hội trường UBND xã").await?;
+    click(s, &tid("meeting-save")).await?;
+    wait_attr(s, &tid("meeting-status"), "data-status", "draft").await?;
+
+    // Agenda, the last item entered first by mistake, then put right.
+    for title in [
+        "Bế mạc kỳ họp",
+        "Khai mạc kỳ họp",
+        "Tờ trình số 45/TTr-UBND",
+    ] {
+        set_value(s, &tid("item-title"), title).await?;
+        click(s, &tid("item-add")).await?;
+        wait_js(
+            s,
+            &format!("item {title}"),
+            &format!(
+                "return [...document.querySelectorAll('[data-testid=sec-item-title]')].some(e => e.textContent.trim() === {});",
+                serde_json::to_string(title)?
+            ),
+        )
+        .await?;
+    }
+    wait_agenda(
+        s,
+        &[
+            "1 Bế mạc kỳ họp",
+            "2 Khai mạc kỳ họp",
+            "3 Tờ trình số 45/TTr-UBND",
+        ],
+    )
+    .await?;
+    click(s, &format!("{} {}", tid("sec-item-1"), tid("item-down"))).await?;
+    wait_agenda(
+        s,
+        &[
+            "1 Khai mạc kỳ họp",
+            "2 Bế mạc kỳ họp",
+            "3 Tờ trình số 45/TTr-UBND",
+        ],
+    )
+    .await?;
+    click(s, &format!("{} {}", tid("sec-item-2"), tid("item-down"))).await?;
+    wait_agenda(
+        s,
+        &[
+            "1 Khai mạc kỳ họp",
+            "2 Tờ trình số 45/TTr-UBND",
+            "3 Bế mạc kỳ họp",
+        ],
+    )
+    .await?;
+    // A sub-item under 2.
+    set_value(s, &tid("item-parent"), "2").await?;
+    set_value(s, &tid("item-title"), "Dự thảo Nghị quyết").await?;
+    click(s, &tid("item-add")).await?;
+    wait_agenda(
+        s,
+        &[
+            "1 Khai mạc kỳ họp",
+            "2 Tờ trình số 45/TTr-UBND",
+            "2.1 Dự thảo Nghị quyết",
+            "3 Bế mạc kỳ họp",
+        ],
+    )
+    .await?;
+
+    // The hub's own record agrees (the CLI reads the same folder).
+    let hub_dir = sec_data.join("secretariat-hub");
+    let listed = cli(
+        phonghop,
+        [
+            "--data".as_ref(),
+            hub_dir.as_os_str(),
+            "meeting".as_ref(),
+            "list".as_ref(),
+        ],
+    )?;
+    let meeting = listed
+        .lines()
+        .find(|l| l.contains(TITLE))
+        .and_then(|l| l.split('\t').next())
+        .context(format!("the meeting is not on the hub: {listed}"))?
+        .to_string();
+
+    // --- papers: a good one on item 2.1, then a damaged one (refused, nothing changes)
+    let add_papers = |path: &Path| {
+        format!(
+            "window.__TAURI_INTERNALS__.invoke('sec_add_papers', {{ meeting: {m}, item: '2.1', paths: [{p}], access: {{ kind: 'public', readers: [] }} }});",
+            m = serde_json::to_string(&meeting).unwrap_or_default(),
+            p = serde_json::to_string(&path.display().to_string()).unwrap_or_default(),
+        )
+    };
+    s.execute(&add_papers(paper), vec![]).await?;
+    wait_attr(
+        s,
+        &format!("{} li", tid("sec-imports")),
+        "data-stage",
+        "done",
+    )
+    .await?;
+    wait_count(
+        s,
+        &format!("{} {}", tid("sec-item-2.1"), tid("sec-paper")),
+        1,
+    )
+    .await?;
+    let before = cli(
+        phonghop,
+        [
+            "--data".as_ref(),
+            hub_dir.as_os_str(),
+            "meeting".as_ref(),
+            "show".as_ref(),
+            meeting.as_ref(),
+        ],
+    )?;
+    s.execute(&add_papers(damaged), vec![]).await?;
+    wait_attr(
+        s,
+        &format!("{} li", tid("sec-imports")),
+        "data-stage",
+        "failed",
+    )
+    .await?;
+    let refused = text_of(s, &format!("{} li", tid("sec-imports"))).await?;
+    ensure!(
+        refused.contains("hong.pdf"),
+        "the refusal names the file: {refused}"
+    );
+    let after = cli(
+        phonghop,
+        [
+            "--data".as_ref(),
+            hub_dir.as_os_str(),
+            "meeting".as_ref(),
+            "show".as_ref(),
+            meeting.as_ref(),
+        ],
+    )?;
+    ensure!(
+        before == after,
+        "a refused file changed the meeting:\n{before}\n---\n{after}"
+    );
+
+    // --- members, publish
+    for (person, role) in [(&chair, "chair"), (&delegate, "delegate")] {
+        set_value(s, &tid("member-person"), person).await?;
+        set_value(s, &tid("member-role"), role).await?;
+        click(s, &tid("member-add")).await?;
+        wait_css(s, &tid(&format!("member-{person}"))).await?;
+    }
+    screenshot(s, shots, "secretariat-editor").await?;
+    click(s, &tid("meeting-publish")).await?;
+    wait_attr(s, &tid("meeting-status"), "data-status", "published").await?;
+
+    // --- an invite, made on screen, typed into the delegate's app
+    click(s, &tid("tab-people")).await?;
+    click(
+        s,
+        &format!(
+            "{} {}",
+            tid(&format!("person-{delegate}")),
+            tid("person-invite")
+        ),
+    )
+    .await?;
+    let invite = text_of(s, &tid("invite-text")).await?;
+    ensure!(
+        invite.starts_with("phonghop:") && invite.ends_with(&format!("@127.0.0.1:{port}")),
+        "invite {invite}"
+    );
+    screenshot(s, shots, "secretariat-people").await?;
+
+    let input = wait_css(d, &tid("join-input")).await?;
+    input.send_keys(&invite).await?;
+    click(d, &tid("join-button")).await?;
+    click(
+        d,
+        &format!("{}[data-meeting-id=\"{meeting}\"]", tid("meeting-item")),
+    )
+    .await?;
+    wait_count(d, &tid("agenda-item"), 4).await?;
+    wait_attr(d, &tid("paper-state"), "data-state", "downloaded").await?;
+    screenshot(d, shots, "secretariat-delegate-received").await?;
+
+    // --- the delegate's device appears on the secretary's list; revoke it
+    let device_css = format!("{} {}", tid(&format!("person-{delegate}")), tid("device"));
+    wait_css(s, &device_css).await?; // the people list refreshes by itself
+    click(
+        s,
+        &format!(
+            "{} {}",
+            tid(&format!("person-{delegate}")),
+            tid("device-revoke")
+        ),
+    )
+    .await?;
+    click(s, &tid("device-revoke-confirm")).await?;
+    wait_attr(s, &device_css, "data-revoked", "true").await?;
+    Ok(())
+}
