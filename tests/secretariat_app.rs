@@ -44,6 +44,41 @@ async fn set_value(c: &Client, css: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+async fn click(c: &Client, css: &str) -> Result<()> {
+    wait_css(c, css)
+        .await?
+        .click()
+        .await
+        .with_context(|| format!("click `{css}`"))
+}
+
+async fn text_of(c: &Client, css: &str) -> Result<String> {
+    wait_css(c, css).await?;
+    let v = c
+        .execute(
+            "return document.querySelector(arguments[0]).textContent.trim();",
+            vec![css.into()],
+        )
+        .await?;
+    v.as_str()
+        .map(String::from)
+        .with_context(|| format!("text of `{css}`: {v}"))
+}
+
+/// The real `phonghop` CLI's standard output, or its error.
+fn cli<const N: usize>(phonghop: &Path, args: [&std::ffi::OsStr; N]) -> Result<String> {
+    let out = std::process::Command::new(phonghop)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "phonghop {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}
+
 /// The agenda as the editor shows it: "number title" per row.
 async fn agenda(c: &Client) -> Result<Vec<String>> {
     let v = c
