@@ -11,6 +11,7 @@ import {
   mustChoose,
   myRequest,
   newId,
+  otherCountsText,
   parseOptions,
   percent,
   pollForMe,
@@ -99,6 +100,14 @@ describe("results", () => {
     });
     expect(resultText("vi", p)).toBe("Tán thành 30 (60% của 50 đại biểu) → KHÔNG THÔNG QUA · không đủ số đại biểu dự họp");
   });
+  it("gives the other options' counts with their share of the same base", () => {
+    const p = poll({
+      status: "closed",
+      counts: [3, 1, 0],
+      outcome: { passed: true, quorumMet: true, approve: 3, baseCount: 4, required: 3, cast: 4 },
+    });
+    expect(otherCountsText("vi", p)).toBe("Không tán thành 1 (25%) · Không biểu quyết 0 (0%)");
+  });
   it("has no result before closing", () => {
     expect(resultText("vi", poll())).toBeNull();
   });
@@ -175,6 +184,8 @@ describe("poll templates", () => {
     expect(draftProblem({ ...template("custom", null), question: " " })).toBe("chair.problem.question");
     expect(draftProblem({ ...template("custom", "x"), options: ["Có"] })).toBe("chair.problem.options");
     expect(draftProblem(template("resolution", "x"))).toBeNull();
+    expect(draftProblem(template("dismissal", null))).toBe("chair.problem.placeholder");
+    expect(draftProblem(template("resolution", null))).toBe("chair.problem.placeholder");
   });
   it("makes ids the hub accepts", () => {
     expect(newId("poll")).toMatch(/^poll_[0-9a-f]{32}$/);

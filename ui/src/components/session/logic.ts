@@ -53,6 +53,18 @@ export function resultText(locale: Locale, poll: Pick<PollView, "options" | "out
   return o.quorumMet ? line : `${line} · ${translate(locale, "vote.noQuorum")}`;
 }
 
+/** "Không tán thành 1 (25%) · Không biểu quyết 0 (0%)": the options after the approving one, with their share of the rule's base. */
+export function otherCountsText(locale: Locale, poll: Pick<PollView, "options" | "counts" | "outcome">): string {
+  const base = poll.outcome?.baseCount ?? 0;
+  return poll.options
+    .slice(1)
+    .map((o, i) => {
+      const n = poll.counts?.[i + 1] ?? 0;
+      return `${o} ${n} (${percent(locale, n, base)})`;
+    })
+    .join(" · ");
+}
+
 /** The poll the vote panel is about: an open one I may vote in; else null. */
 export function pollForMe(session: SessionView | null): PollView | null {
   if (!session) return null;
@@ -146,6 +158,8 @@ export function parseOptions(text: string): string[] {
 /** What stops a draft from being created, as a message key (null: fine). */
 export function draftProblem(d: PollDraft): MessageKey | null {
   if (!d.question.trim()) return "chair.problem.question";
+  // A template's gaps ("Miễn nhiệm chức danh … đối với ông (bà) …") left unfilled.
+  if (d.question.includes("…")) return "chair.problem.placeholder";
   if (d.options.length < 2) return "chair.problem.options";
   return null;
 }
