@@ -673,7 +673,7 @@ pub struct PollDto {
     not_voted: Vec<String>,
     /// How many have not voted yet (also for secret polls).
     not_voted_count: u32,
-    /// Counts per option: once closed, or live for the chair.
+    /// Counts per option: once closed, or live for the chair in a named poll.
     counts: Option<Vec<u32>>,
     /// Present voters when the poll opened.
     present_at_open: u32,
@@ -786,7 +786,11 @@ impl SessionView {
                         missing.iter().map(|v| name(v)).collect()
                     },
                     not_voted_count: missing.len() as u32,
-                    counts: (p.status == PollStatus::Closed || chair).then(|| p.counts.clone()),
+                    // Live counts of a secret poll would let whoever watches
+                    // them beside the turnout tell who chose what: the chair
+                    // sees them live for named polls only.
+                    counts: (p.status == PollStatus::Closed || (chair && !p.secret))
+                        .then(|| p.counts.clone()),
                     present_at_open: p.present_at_open,
                     outcome: p.outcome.map(OutcomeDto::from),
                     my_choice,
