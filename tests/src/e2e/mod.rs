@@ -177,6 +177,38 @@ impl Drop for Xvfb {
     }
 }
 
+/// Runs the real `phonghop` CLI to the end, whatever its exit status.
+pub fn cli_output<I, S>(phonghop: &Path, args: I) -> Result<std::process::Output>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().into()).collect();
+    Command::new(phonghop)
+        .args(&args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("run phonghop {args:?}"))
+}
+
+/// Runs the real `phonghop` CLI; its standard output, or an error with the
+/// command, the exit status and its standard error.
+pub fn cli<I, S>(phonghop: &Path, args: I) -> Result<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().into()).collect();
+    let out = cli_output(phonghop, &args)?;
+    ensure!(
+        out.status.success(),
+        "phonghop {args:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}
+
 /// The real `phonghop hub` on 127.0.0.1.
 #[derive(Debug)]
 pub struct Hub {
@@ -189,27 +221,24 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Builds the demo hub (`phonghop demo --dir DIR`) without starting it.
-    pub fn demo(phonghop: &Path, dir: &Path) -> Result<Hub> {
-        let out = Command::new(phonghop)
-            .arg("demo")
-            .arg("--dir")
-            .arg(dir)
-            .stdin(Stdio::null())
-            .output()
-            .context("run phonghop demo")?;
-        ensure!(
-            out.status.success(),
-            "phonghop demo failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
+    /// A hub over the data folder `dir` (prepared before or after this
+    /// call, e.g. with the `phonghop` CLI), on a free port, not started.
+    pub fn new(phonghop: &Path, dir: &Path) -> Result<Hub> {
         Ok(Hub {
             phonghop: phonghop.to_path_buf(),
             dir: dir.to_path_buf(),
             port: free_port()?,
             child: None,
         })
+    }
+
+    /// Builds the demo hub (`phonghop demo --dir DIR`) without starting it.
+    pub fn demo(phonghop: &Path, dir: &Path) -> Result<Hub> {
+        cli(
+            phonghop,
+            ["demo".as_ref(), "--dir".as_ref(), dir.as_os_str()],
+        )?;
+        Hub::new(phonghop, dir)
     }
 
     /// `127.0.0.1:PORT`
@@ -511,6 +540,33 @@ impl Drop for Driver {
 /// `[data-testid="ID"]`
 pub fn tid(id: &str) -> String {
     format!("[data-testid=\"{id}\"]")
+}
+
+/// Waits for the first element matching a CSS selector and clicks it.
+pub async fn click(c: &Client, css: &str) -> Result<()> {
+    wait_css(c, css)
+        .await?
+        .click()
+        .await
+        .with_context(|| format!("click `{css}`"))
+}
+
+/// The trimmed text of the first element matching `css` (waiting for it).
+pub async fn text_of(c: &Client, css: &str) -> Result<String> {
+    wait_css(c, css).await?;
+    let v = c
+        .execute(
+            &format!(
+                "return document.querySelector({}).textContent.trim();",
+                serde_json::to_string(css)?
+            ),
+            vec![],
+        )
+        .await
+        .with_context(|| format!("text of `{css}`"))?;
+    v.as_str()
+        .map(String::from)
+        .with_context(|| format!("text of `{css}` is not a string: {v}"))
 }
 
 /// Waits for the first element matching a CSS selector.
