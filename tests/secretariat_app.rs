@@ -2,7 +2,8 @@
 //! with no hub makes itself the meeting hub (served on 127.0.0.1), the
 //! secretary adds people, builds a meeting (details, agenda in the wrong
 //! order put right with ↓, a sub-item, a paper attached with progress, a
-//! damaged file refused without changing anything), adds members and
+//! damaged file refused without changing anything, a PDF saved into the
+//! meeting's inbox folder shown on screen attached by the hub), adds members and
 //! publishes; an invite made on screen lets a second app window — a
 //! delegate — join that hub and receive the meeting and its paper; the
 //! secretary then revokes that device.
@@ -361,6 +362,24 @@ async fn flow(
         "a refused file changed the meeting:\n{before}\n---\n{after}"
     );
 
+    // --- the inbox folder shown on screen: a PDF saved there is attached by
+    // the embedded hub (analysed by the app's own `pdf analyze-worker`).
+    let inbox = text_of(s, &format!("{} code", tid("inbox-path"))).await?;
+    ensure!(Path::new(&inbox).is_dir(), "inbox {inbox} is not a folder");
+    let dropped = phonghop_tests::papers::text_pdf(
+        &sec_data.join("staging"),
+        "bao-cao-kt-xh",
+        "thư mục nhận",
+        3,
+    )?;
+    std::fs::rename(&dropped, Path::new(&inbox).join("bao-cao-kt-xh.pdf"))?;
+    wait_js(
+        s,
+        "the inbox paper on screen",
+        "return [...document.querySelectorAll('[data-testid=sec-paper]')].some(e => e.textContent.includes('bao-cao-kt-xh'));",
+    )
+    .await?;
+
     // --- members, publish
     for (person, role) in [(&chair, "chair"), (&delegate, "delegate")] {
         set_value(s, &tid("member-person"), person).await?;
@@ -398,8 +417,14 @@ async fn flow(
         &format!("{}[data-meeting-id=\"{meeting}\"]", tid("meeting-item")),
     )
     .await?;
-    wait_count(d, &tid("agenda-item"), 4).await?;
-    wait_attr(d, &tid("paper-state"), "data-state", "downloaded").await?;
+    wait_count(d, &tid("agenda-item"), 5).await?; // 4 items + "other papers"
+    wait_count(d, &tid("paper-open"), 2).await?;
+    wait_js(
+        d,
+        "both papers downloaded",
+        "const s = [...document.querySelectorAll('[data-testid=paper-state]')]; return s.length === 2 && s.every(e => e.dataset.state === 'downloaded');",
+    )
+    .await?;
     screenshot(d, shots, "secretariat-delegate-received").await?;
 
     // --- the delegate's device appears on the secretary's list; revoke it

@@ -264,6 +264,9 @@ pub struct SecMeeting {
     /// Papers not attached to an item.
     pub loose_papers: Vec<SecPaper>,
     pub members: Vec<SecMember>,
+    /// PDFs saved into this folder are attached to the meeting by the hub
+    /// (a new file: a new paper; a known file name: its next version).
+    pub inbox: String,
 }
 
 /// An agenda line, in display order.
@@ -406,6 +409,7 @@ fn paper_dto(state: &reducer::State, d: &Document) -> SecPaper {
 
 fn overview(hub: &HubDir) -> SecOverview {
     let state = hub.store().state();
+    let inbox = hub.root().join("inbox");
     let mut meetings: Vec<SecMeeting> = state
         .meetings
         .values()
@@ -465,6 +469,7 @@ fn overview(hub: &HubDir) -> SecOverview {
                         role: role_code(x.role).into(),
                     })
                     .collect(),
+                inbox: inbox.join(m.id.as_str()).display().to_string(),
             }
         })
         .collect();
@@ -590,7 +595,16 @@ pub async fn sec_save_meeting(sec: State<'_, Secretariat>, form: MeetingForm) ->
                 h.edit_meeting(id, m)?;
                 Ok(id.clone())
             }
-            None => Ok(h.create_meeting(m, now())?.to_string()),
+            None => {
+                let id = h.create_meeting(m, now())?;
+                // The folder the secretary may save PDFs into (see SecMeeting::inbox).
+                let inbox = h.root().join("inbox").join(id.as_str());
+                std::fs::create_dir_all(&inbox).map_err(|source| HubError::Io {
+                    path: inbox,
+                    source,
+                })?;
+                Ok(id.to_string())
+            }
         }
     })
     .await

@@ -61,6 +61,8 @@ export interface SecMeeting {
   agenda: SecItem[];
   loosePapers: SecPaper[];
   members: SecMember[];
+  /** PDFs saved in this folder are attached by the hub (same name: a new version). */
+  inbox: string;
 }
 
 export interface SecDevice {
