@@ -45,41 +45,6 @@ async fn set_value(c: &Client, css: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-async fn click(c: &Client, css: &str) -> Result<()> {
-    wait_css(c, css)
-        .await?
-        .click()
-        .await
-        .with_context(|| format!("click `{css}`"))
-}
-
-async fn text_of(c: &Client, css: &str) -> Result<String> {
-    wait_css(c, css).await?;
-    let v = c
-        .execute(
-            "return document.querySelector(arguments[0]).textContent.trim();",
-            vec![css.into()],
-        )
-        .await?;
-    v.as_str()
-        .map(String::from)
-        .with_context(|| format!("text of `{css}`: {v}"))
-}
-
-/// The real `phonghop` CLI's standard output, or its error.
-fn cli<const N: usize>(phonghop: &Path, args: [&std::ffi::OsStr; N]) -> Result<String> {
-    let out = std::process::Command::new(phonghop)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()?;
-    ensure!(
-        out.status.success(),
-        "phonghop {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8(out.stdout)?)
-}
-
 /// The agenda as the editor shows it: "number title" per row.
 async fn agenda(c: &Client) -> Result<Vec<String>> {
     let v = c
@@ -442,4 +407,93 @@ async fn flow(
     click(s, &tid("device-revoke-confirm")).await?;
     wait_attr(s, &device_css, "data-revoked", "true").await?;
     Ok(())
+}
+
+/// The secretariat's app on the folder of a `phonghop hub` already running
+/// on this computer: it prepares in that folder, the running hub serves it,
+/// and invites point at that hub.
+#[test]
+fn secretariat_works_on_a_running_headless_hub() -> Result<()> {
+    let app = workspace_bin("phonghop-app", "phonghop-app")?;
+    let phonghop = workspace_bin("phonghop", "phonghop-cli")?;
+    tauri_driver()?;
+    let shots = screenshot_dir()?;
+    let tmp = tempfile::tempdir()?;
+    let hub_dir = tmp.path().join("hub");
+    cli(
+        &phonghop,
+        ["--data".as_ref(), hub_dir.as_os_str(), "init".as_ref()],
+    )?;
+    let mut hub = Hub::new(&phonghop, &hub_dir)?;
+    hub.start()?;
+    let xvfb = Xvfb::start()?;
+    let driver = Driver::start(
+        &xvfb.display,
+        &tmp.path().join("app"),
+        &tmp.path().join("home"),
+    )?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = rt.block_on(async {
+        let s = driver.session(&app).await?;
+        let flow = tokio::time::timeout(FLOW_LIMIT, async {
+            click(&s, &tid("open-secretariat")).await?;
+            // A folder that is no hub: refused, named.
+            set_value(
+                &s,
+                &tid("hub-attach-path"),
+                &tmp.path().display().to_string(),
+            )
+            .await?;
+            click(&s, &tid("hub-attach")).await?;
+            wait_css(&s, &tid("hub-setup-error")).await?;
+            set_value(&s, &tid("hub-attach-path"), &hub_dir.display().to_string()).await?;
+            click(&s, &tid("hub-attach")).await?;
+            wait_attr(&s, &tid("hub-serving"), "data-address", &hub.address()).await?;
+            click(&s, &tid("tab-people")).await?;
+            set_value(&s, &tid("person-name"), DELEGATE).await?;
+            click(&s, &tid("person-add")).await?;
+            let id = person_id(&s, DELEGATE).await?;
+            click(
+                &s,
+                &format!("{} {}", tid(&format!("person-{id}")), tid("person-invite")),
+            )
+            .await?;
+            let invite = text_of(&s, &tid("invite-text")).await?;
+            ensure!(
+                invite.ends_with(&format!("@{}", hub.address())),
+                "invite {invite}"
+            );
+            screenshot(&s, &shots, "secretariat-attached").await?;
+            // The running hub pairs a device with that invite.
+            let device = tmp.path().join("device");
+            let joined = cli(
+                &phonghop,
+                [
+                    "--data".as_ref(),
+                    device.as_os_str(),
+                    "join".as_ref(),
+                    invite.as_ref(),
+                ],
+            )?;
+            ensure!(joined.contains(DELEGATE), "joined: {joined}");
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(anyhow::anyhow!(
+                "the flow did not finish within {FLOW_LIMIT:?}"
+            ))
+        });
+        if flow.is_err() {
+            let _ = screenshot(&s, &shots, "secretariat-attached-failure").await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), s.close()).await;
+        flow
+    });
+    drop(driver);
+    drop(xvfb);
+    drop(hub);
+    result
 }

@@ -138,6 +138,7 @@ pub fn run() {
             secretariat::sec_status,
             secretariat::sec_create_hub,
             secretariat::sec_serve,
+            secretariat::sec_attach_hub,
             secretariat::sec_overview,
             secretariat::sec_save_meeting,
             secretariat::sec_add_item,

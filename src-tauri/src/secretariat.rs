@@ -63,9 +63,21 @@ struct Serving {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// `<app data>/secretariat.json`: a hub folder this app works on without
+/// serving it (a `phonghop hub` on this computer serves it).
+#[derive(Debug, Serialize, Deserialize)]
+struct Attachment {
+    attach: PathBuf,
+}
+
 /// The secretariat's state, managed by Tauri.
 pub struct Secretariat {
+    /// The embedded hub's folder.
     root: PathBuf,
+    /// Where the attachment is recorded.
+    attachment_file: PathBuf,
+    /// The folder of a hub served by `phonghop hub`, when attached to one.
+    attached: Mutex<Option<PathBuf>>,
     hub: Arc<Mutex<Option<HubDir>>>,
     serving: Mutex<Option<Serving>>,
     serve_error: Mutex<Option<CmdError>>,
@@ -75,14 +87,22 @@ impl Secretariat {
     /// The state for an app data folder; opens and serves the embedded hub
     /// if this app already has one.
     pub fn new(data: &Path) -> Secretariat {
+        let attachment_file = data.join("secretariat.json");
+        let attached = std::fs::read(&attachment_file)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Attachment>(&b).ok())
+            .map(|a| a.attach);
         let s = Secretariat {
             root: data.join("secretariat-hub"),
+            attachment_file,
+            attached: Mutex::new(attached.clone()),
             hub: Arc::new(Mutex::new(None)),
             serving: Mutex::new(None),
             serve_error: Mutex::new(None),
         };
-        if s.root.join("hub.db").exists() {
-            match HubDir::open(&s.root) {
+        let folder = attached.unwrap_or_else(|| s.root.clone());
+        if folder.join("hub.db").exists() {
+            match HubDir::open(&folder) {
                 Ok(h) => *s.hub.lock().unwrap_or_else(|p| p.into_inner()) = Some(h),
                 Err(e) => *s.serve_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.into()),
             }
@@ -94,8 +114,32 @@ impl Secretariat {
         self.root.join("app-server.json")
     }
 
+    fn attached(&self) -> Option<PathBuf> {
+        self.attached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// `host:port[/fp]` for invites: the embedded server's, or what the
+    /// attached hub recorded in its `serving.json`.
+    fn invite_address(&self) -> Option<String> {
+        match self.attached() {
+            Some(dir) => phonghop_hub::serving::Serving::read(&dir).map(|s| s.invite_address()),
+            None => self
+                .serving
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .map(|s| s.invite_address.clone()),
+        }
+    }
+
     /// Serves the embedded hub with its saved settings (at app start).
     pub fn resume(&self) {
+        if self.attached().is_some() {
+            return;
+        }
         let Ok(text) = std::fs::read_to_string(self.settings_path()) else {
             return;
         };
@@ -111,6 +155,15 @@ impl Secretariat {
     }
 
     fn serve(&self, settings: ServeSettings) -> Res<()> {
+        if let Some(dir) = self.attached() {
+            return Err(CmdError::new(
+                "attached",
+                format!(
+                    "this app works on {}, served by `phonghop hub`: change the port there",
+                    dir.display()
+                ),
+            ));
+        }
         let mut serving = self.serving.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(mut old) = serving.take() {
             if let Some(stop) = old.stop.take() {
@@ -127,7 +180,7 @@ impl Secretariat {
             )
         })?;
         let host = if settings.lan {
-            lan_address().unwrap_or_else(|| "127.0.0.1".into())
+            phonghop_hub::serving::lan_address().unwrap_or_else(|| "127.0.0.1".into())
         } else {
             "127.0.0.1".into()
         };
@@ -205,16 +258,6 @@ impl Secretariat {
     }
 }
 
-/// This computer's address on the room's network, as delegates' devices
-/// would reach it (the source address of a route to the outside; no packet
-/// is sent).
-fn lan_address() -> Option<String> {
-    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
-    s.connect("192.0.2.1:9").ok()?;
-    let ip = s.local_addr().ok()?.ip();
-    (!ip.is_unspecified()).then(|| ip.to_string())
-}
-
 // ------------------------------------------------------------------ DTOs
 
 /// Whether this app holds a hub and how it is served.
@@ -235,6 +278,8 @@ pub struct SecStatus {
 pub struct ServingDto {
     /// Port and reach.
     pub settings: ServeSettings,
+    /// Served by a `phonghop hub` on this computer, not by this app.
+    pub external: bool,
     /// `host:port[/fingerprint]`, the part of an invite after `@`.
     pub invite_address: String,
 }
@@ -519,11 +564,36 @@ fn optional(v: Option<String>) -> Option<String> {
 
 #[tauri::command]
 pub fn sec_status(sec: State<'_, Secretariat>) -> SecStatus {
+    let hub = sec.hub.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+    if let Some(dir) = sec.attached() {
+        let running = phonghop_hub::serving::Serving::read(&dir);
+        return SecStatus {
+            hub,
+            error: running.is_none().then(|| {
+                CmdError::new(
+                    "hub_not_running",
+                    format!(
+                        "no `phonghop hub` is serving {} right now: start it to make invites and let devices in",
+                        dir.display()
+                    ),
+                )
+            }),
+            serving: running.map(|s| ServingDto {
+                settings: ServeSettings {
+                    port: s.listen.port(),
+                    lan: !s.listen.ip().is_loopback(),
+                },
+                external: true,
+                invite_address: s.invite_address(),
+            }),
+        };
+    }
     let serving = sec.serving.lock().unwrap_or_else(|p| p.into_inner());
     SecStatus {
-        hub: sec.hub.lock().unwrap_or_else(|p| p.into_inner()).is_some(),
+        hub,
         serving: serving.as_ref().map(|s| ServingDto {
             settings: s.settings,
+            external: false,
             invite_address: s.invite_address.clone(),
         }),
         error: sec
@@ -532,6 +602,23 @@ pub fn sec_status(sec: State<'_, Secretariat>) -> SecStatus {
             .unwrap_or_else(|p| p.into_inner())
             .clone(),
     }
+}
+
+/// Works on the hub folder of a `phonghop hub` running on this computer
+/// (instead of embedding one): remembered for the next start.
+#[tauri::command]
+pub async fn sec_attach_hub(sec: State<'_, Secretariat>, folder: String) -> Res<SecStatus> {
+    let dir = PathBuf::from(folder.trim());
+    let opened = HubDir::open(&dir)?;
+    let json = serde_json::to_vec_pretty(&Attachment {
+        attach: dir.clone(),
+    })
+    .map_err(|e| CmdError::new("io", e.to_string()))?;
+    std::fs::write(&sec.attachment_file, json)
+        .map_err(|e| CmdError::new("io", format!("{}: {e}", sec.attachment_file.display())))?;
+    *sec.attached.lock().unwrap_or_else(|p| p.into_inner()) = Some(dir);
+    *sec.hub.lock().unwrap_or_else(|p| p.into_inner()) = Some(opened);
+    Ok(sec_status(sec))
 }
 
 /// Creates this app's hub (once) and serves it.
@@ -709,18 +796,12 @@ pub async fn sec_publish(sec: State<'_, Secretariat>, meeting: String) -> Res<()
 
 #[tauri::command]
 pub async fn sec_invite(sec: State<'_, Secretariat>, person: String) -> Res<SecInvite> {
-    let address = sec
-        .serving
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .as_ref()
-        .map(|s| s.invite_address.clone())
-        .ok_or_else(|| {
-            CmdError::new(
-                "not_serving",
-                "the hub is not running: start it before making invites",
-            )
-        })?;
+    let address = sec.invite_address().ok_or_else(|| {
+        CmdError::new(
+            "not_serving",
+            "the hub is not running: start it before making invites",
+        )
+    })?;
     let at = now();
     let code = sec
         .with_hub(move |h| h.create_invite(&person, INVITE_TTL_MS, at))

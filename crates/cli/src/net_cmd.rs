@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use phonghop_client::Client;
 use phonghop_core::protocol::Invite;
 use phonghop_hub::server::{self, tls::HubCert, ServerConfig};
+use phonghop_hub::serving::Serving;
 use phonghop_hub::HubDir;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -54,16 +55,26 @@ pub fn hub(dir: Option<&Path>, args: HubArgs) -> Result<()> {
     let mut config = ServerConfig::new(&dir);
     config.tls = args.tls;
     config.inbox = !args.no_inbox;
-    if args.tls {
+    let fingerprint = if args.tls {
         let cert = HubCert::load_or_create(&dir)?;
         eprintln!(
             "Hub certificate fingerprint (pinned by devices): {}",
             cert.fingerprint()
         );
+        Some(cert.fingerprint())
+    } else {
+        None
+    };
+    // For the secretariat's app working on this folder: where to point invites.
+    Serving {
+        listen: addr,
+        tls: args.tls,
+        fingerprint,
     }
+    .write(&dir)?;
     // Announce the real port (useful with :0) on stdout for scripts.
     println!("listening on {addr}");
-    runtime()?.block_on(async move {
+    let served = runtime()?.block_on(async move {
         let shutdown = async {
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -74,7 +85,9 @@ pub fn hub(dir: Option<&Path>, args: HubArgs) -> Result<()> {
             }
         };
         server::run(listener, config, shutdown).await
-    })?;
+    });
+    Serving::remove(&dir);
+    served?;
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod hubdir;
 mod ids;
 pub mod minutes;
 pub mod server;
+pub mod serving;
 
 pub use error::HubError;
 pub use hubdir::{HubDir, NewMeeting, NewPaper, NewPerson, PairRefusal};

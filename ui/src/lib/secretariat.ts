@@ -13,7 +13,8 @@ export interface ServeSettings {
 
 export interface SecStatus {
   hub: boolean;
-  serving: { settings: ServeSettings; inviteAddress: string } | null;
+  /** `external`: served by a `phonghop hub` on this computer, not by this app. */
+  serving: { settings: ServeSettings; inviteAddress: string; external: boolean } | null;
   error: { code: string; message: string } | null;
 }
 
@@ -117,6 +118,8 @@ export interface SecretariatApi {
   status(): Promise<SecStatus>;
   createHub(settings: ServeSettings): Promise<SecStatus>;
   serve(settings: ServeSettings): Promise<SecStatus>;
+  /** Works on the folder of a `phonghop hub` running on this computer. */
+  attachHub(folder: string): Promise<SecStatus>;
   overview(): Promise<SecOverview>;
   /** Returns the meeting's id (new or edited). */
   saveMeeting(form: MeetingForm): Promise<string>;
@@ -165,6 +168,9 @@ export class TauriSecretariat implements SecretariatApi {
   }
   serve(settings: ServeSettings) {
     return this.#call<SecStatus>("sec_serve", { settings });
+  }
+  attachHub(folder: string) {
+    return this.#call<SecStatus>("sec_attach_hub", { folder });
   }
   overview() {
     return this.#call<SecOverview>("sec_overview");
