@@ -1130,8 +1130,9 @@ async fn secret_poll(room: &Room, hub: &Hub, shots: &Path) -> Result<PollRun> {
     let card = format!("{}[data-poll-id=\"{poll}\"]", tid("chair-poll"));
     wait_text(chair, &format!("{card} .q"), SECRET_QUESTION).await?;
     let [d1, d2, d3] = DELEGATES;
-    // 2 of 4 approve: two thirds of all needs 3 → not passed.
-    let votes = [(CHAIR, 0), (d1, 0), (d2, 1), (d3, 2)];
+    // 2 of 4 approve: two thirds of all needs 3 → not passed. Cast out of
+    // option order, so the export shows the order is not the arrival's.
+    let votes = [(d2, 1), (CHAIR, 0), (d3, 2), (d1, 0)];
     let run = run_poll(room, hub, &poll, &votes, true, shots).await?;
     ensure!(!run.passed, "2 of 4 approving fails a two-thirds vote");
     Ok(run)
@@ -1243,6 +1244,31 @@ async fn close_and_audit(
             "secret ballot at entry {seq} names its voter: {payload}"
         );
     }
+    // Nor does anything pair a secret choice with its voter's turnout
+    // entry: the choices come together after the last turnout, in option
+    // order, with the close (they used to follow each turnout entry).
+    let poll_events: Vec<&str> = events
+        .iter()
+        .filter(|(_, ev, _)| ev["poll"] == secret.id.as_str())
+        .map(|(_, ev, _)| ev["type"].as_str().unwrap_or(""))
+        .collect();
+    let n = secret.votes.len();
+    let mut want = vec!["poll_created", "poll_opened"];
+    want.extend(std::iter::repeat_n("turnout_recorded", n));
+    want.extend(std::iter::repeat_n("ballot_cast", n));
+    want.push("poll_closed");
+    ensure!(
+        poll_events == want,
+        "the secret poll's entries in order: {poll_events:?}"
+    );
+    let published: Vec<u64> = secret_ballots
+        .iter()
+        .map(|(_, ev, _)| ev["choice"].as_u64().unwrap_or(u64::MAX))
+        .collect();
+    ensure!(
+        published.is_sorted(),
+        "secret choices are published in option order, not arrival order: {published:?}"
+    );
     for (seq, ev, _) in ballots(&named.id) {
         ensure!(
             ev["voter"].is_string() && ev.get("proof").is_some(),

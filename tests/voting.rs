@@ -572,7 +572,36 @@ async fn a_secret_poll_publishes_ballots_without_voters() -> Result<()> {
         refusal(&twice).map(|r| r.0) == Some("already_voted"),
         "{twice:?}"
     );
+    // Regression: each secret ballot was published right after its voter's
+    // turnout entry (same command, same time), so every member's device
+    // could pair them. While the poll is open, the log holds turnout only.
+    let open_log = events(&hub.store()?, &meeting_log())?;
+    ensure!(
+        ballots_in(&open_log, &poll.id).is_empty(),
+        "no secret ballot content may be published while the poll is open"
+    );
     close(&chair, &poll.id).await?;
+    // At the close, all choices together, in option order, then the close.
+    let closed_log = events(&hub.store()?, &meeting_log())?;
+    let last_turnout = closed_log
+        .iter()
+        .rposition(|e| matches!(e, Event::TurnoutRecorded { .. }))
+        .context("turnout in the log")?;
+    let published: Vec<u32> = closed_log[last_turnout + 1..]
+        .iter()
+        .filter_map(|e| match e {
+            Event::BallotCast { choice, .. } => Some(*choice),
+            _ => None,
+        })
+        .collect();
+    let mut sorted = choices.clone();
+    sorted.sort_unstable();
+    ensure!(
+        published == sorted
+            && matches!(closed_log.last(), Some(Event::PollClosed { .. }))
+            && closed_log.len() == last_turnout + 1 + N + 1,
+        "secret ballots are published after every turnout, in option order, with the close"
+    );
 
     let want = tally(&choices);
     let store = hub.store()?;

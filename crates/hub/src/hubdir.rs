@@ -640,6 +640,90 @@ impl HubDir {
         })
     }
 
+    /// The events that close `poll` at `now`: a secret poll's sealed
+    /// ballots first — no voter, in option order, all timed at the close
+    /// (the deadline, if that came first) — then `PollClosed`. While the
+    /// poll was open only its turnout (who voted) was published; nothing
+    /// in the log pairs a choice with a turnout entry. Append them with
+    /// [`HubDir::unseal`] in the same transaction.
+    pub fn closing_events(
+        &self,
+        meeting: &MeetingId,
+        poll: &PollId,
+        now: Timestamp,
+    ) -> Result<Vec<Event>, HubError> {
+        let p = self
+            .store
+            .state()
+            .meetings
+            .get(meeting)
+            .and_then(|m| m.polls.get(poll));
+        let mut events = Vec::new();
+        if let Some(p) = p.filter(|p| p.secret) {
+            let at = p.closes_at.map_or(now, |d| d.min(now));
+            let sqlite = |source| {
+                HubError::Store(phonghop_store::StoreError::Sqlite {
+                    path: self.root.join("hub.db"),
+                    source,
+                })
+            };
+            let mut q = self
+                .store
+                .conn()
+                .prepare(
+                    "SELECT choice FROM sealed_ballots WHERE meeting = ?1 AND poll = ?2 \
+                     ORDER BY choice",
+                )
+                .map_err(sqlite)?;
+            let choices = q
+                .query_map([meeting.as_str(), poll.as_str()], |r| r.get::<_, u32>(0))
+                .map_err(sqlite)?
+                .collect::<Result<Vec<u32>, _>>()
+                .map_err(sqlite)?;
+            events.extend(choices.into_iter().map(|choice| Event::BallotCast {
+                poll: poll.clone(),
+                voter: None,
+                choice,
+                at,
+                proof: None,
+            }));
+        }
+        events.push(Event::PollClosed {
+            poll: poll.clone(),
+            at: now,
+        });
+        Ok(events)
+    }
+
+    /// Seals a secret ballot's choice until its poll closes (inside the
+    /// transaction that records the voter's turnout).
+    pub fn seal(
+        tx: &phonghop_store::rusqlite::Transaction<'_>,
+        meeting: &MeetingId,
+        poll: &PollId,
+        choice: u32,
+    ) -> phonghop_store::rusqlite::Result<()> {
+        tx.execute(
+            "INSERT INTO sealed_ballots (meeting, poll, choice) VALUES (?1, ?2, ?3)",
+            phonghop_store::rusqlite::params![meeting.as_str(), poll.as_str(), choice],
+        )
+        .map(|_| ())
+    }
+
+    /// Forgets a closed poll's sealed ballots, now in the log (inside the
+    /// transaction that appends [`HubDir::closing_events`]).
+    pub fn unseal(
+        tx: &phonghop_store::rusqlite::Transaction<'_>,
+        meeting: &MeetingId,
+        poll: &PollId,
+    ) -> phonghop_store::rusqlite::Result<()> {
+        tx.execute(
+            "DELETE FROM sealed_ballots WHERE meeting = ?1 AND poll = ?2",
+            [meeting.as_str(), poll.as_str()],
+        )
+        .map(|_| ())
+    }
+
     /// Closes every open poll whose deadline has passed; returns the new
     /// entries.
     pub fn close_overdue_polls(&mut self, now: Timestamp) -> Result<Vec<LogEntry>, HubError> {
@@ -659,7 +743,12 @@ impl HubDir {
             .collect();
         let mut out = Vec::new();
         for (m, poll) in due {
-            out.extend(self.append(&LogId::Meeting(m), &[Event::PollClosed { poll, at: now }])?);
+            let events = self.closing_events(&m, &poll, now)?;
+            out.extend(
+                self.append_with(&LogId::Meeting(m.clone()), &events, |tx, _| {
+                    HubDir::unseal(tx, &m, &poll)
+                })?,
+            );
         }
         Ok(out)
     }

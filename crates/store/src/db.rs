@@ -12,6 +12,7 @@ use std::path::Path;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_sync.sql"),
+    include_str!("../migrations/0003_sealed_ballots.sql"),
 ];
 
 /// Schema version this build knows.

@@ -124,11 +124,40 @@ pub(crate) fn handle(
             return Ok((ack, Vec::new()));
         }
     };
-    let (log, events) = plan;
+    let (log, mut events) = plan;
+    // A secret ballot: the turnout is published now, the choice sealed
+    // until the close, when all of a poll's choices are published together.
+    let mut seal = None;
+    let mut unseal = None;
+    match &body.command {
+        Command::CastBallot {
+            meeting,
+            poll,
+            choice,
+        } if events
+            .iter()
+            .all(|e| matches!(e, Event::TurnoutRecorded { .. })) =>
+        {
+            seal = Some((meeting, poll, *choice));
+        }
+        Command::ClosePoll { meeting, poll } => {
+            events = hub
+                .closing_events(meeting, poll, now)
+                .map_err(Failure::internal)?;
+            unseal = Some((meeting, poll));
+        }
+        _ => {}
+    }
     let id = body.id.clone();
     let device = body.device.clone();
     let log_key = log.key();
     let result = hub.append_with(&log, &events, |tx, entries| {
+        if let Some((meeting, poll, choice)) = seal {
+            HubDir::seal(tx, meeting, poll, choice)?;
+        }
+        if let Some((meeting, poll)) = unseal {
+            HubDir::unseal(tx, meeting, poll)?;
+        }
         let ack = CommandAck {
             id: id.clone(),
             outcome: CommandOutcome::Applied {
@@ -311,22 +340,20 @@ fn plan(
                 .get(poll)
                 .ok_or_else(|| no("missing", format!("no poll '{poll}'")))?;
             let events = if p.secret {
-                // Turnout (who) and content (what) are separate events; the
-                // ballot itself carries no voter.
-                vec![
-                    Event::TurnoutRecorded {
-                        poll: poll.clone(),
-                        person: person.clone(),
-                        at: now,
-                    },
-                    Event::BallotCast {
-                        poll: poll.clone(),
-                        voter: None,
-                        choice: *choice,
-                        at: now,
-                        proof: None,
-                    },
-                ]
+                // Only the turnout (who) is published now; the choice (what)
+                // is sealed by `handle` and published, with no voter, among
+                // all of the poll's choices when it closes
+                // (`HubDir::closing_events`). A choice checked here is one
+                // the reducer will accept then.
+                let idx = usize::try_from(*choice).unwrap_or(usize::MAX);
+                if idx >= p.options.len() {
+                    return Err(no("invalid", format!("option {choice} does not exist")));
+                }
+                vec![Event::TurnoutRecorded {
+                    poll: poll.clone(),
+                    person: person.clone(),
+                    at: now,
+                }]
             } else {
                 vec![Event::BallotCast {
                     poll: poll.clone(),
