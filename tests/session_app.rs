@@ -27,7 +27,7 @@
 //!    names the entry.
 //!
 //! Screenshots (`target/e2e-screenshots/session-*.png`): the console
-//! during attendance, the named poll and the secret poll; a delegate's
+//! during attendance, a speech, the named poll and the secret poll; a delegate's
 //! vote panel asking for confirmation; both results on a delegate's
 //! screen; the reader following the chair and the reader of a delegate
 //! who left.
@@ -383,7 +383,7 @@ async fn session(
     let ids = ids(hub)?;
     attendance(room, hub, shots).await?;
     follow_the_chair(room, hub, &ids, shots).await?;
-    speaker_queue(room, hub).await?;
+    speaker_queue(room, hub, shots).await?;
     let named = named_poll(room, hub, &ids, shots).await?;
     let secret = secret_poll(room, hub, shots).await?;
     close_and_audit(room, hub, phonghop, &named, &secret, tmp).await
@@ -682,7 +682,7 @@ async fn expect_speaker(room: &Room, speaker: Option<&Person>) -> Result<()> {
 }
 
 /// Step 5: the speaker queue.
-async fn speaker_queue(room: &Room, hub: &Hub) -> Result<()> {
+async fn speaker_queue(room: &Room, hub: &Hub, shots: &Path) -> Result<()> {
     let chair = &room.chair.c;
     let asker = &room.delegates[1];
     click(&asker.c, &tid("request-speak")).await?;
@@ -707,12 +707,16 @@ async fn speaker_queue(room: &Room, hub: &Hub) -> Result<()> {
     click(chair, &format!("{waiting} {}", tid("give-floor"))).await?;
     let speaking = format!("{}[data-status=\"speaking\"]", tid("speaker-item"));
     wait_css(chair, &speaking).await?;
-    ensure!(
-        text_of(chair, &format!("{speaking} .name")).await? == asker.person.name,
-        "the console shows who has the floor"
-    );
+    wait_text(
+        chair,
+        &format!("{speaking} {}", tid("speaker-name")),
+        &format!("Đang phát biểu: {}", asker.person.name),
+    )
+    .await
+    .context("the console shows who has the floor")?;
     wait_css(chair, &format!("{speaking} {}", tid("speaker-timer"))).await?;
     expect_speaker(room, Some(&asker.person)).await?;
+    screenshot(chair, shots, "session-9-console-speaker").await?;
     let m = hub_meeting(hub)?;
     let on_hub: Vec<_> = m.speakers.values().collect();
     ensure!(
