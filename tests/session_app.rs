@@ -252,7 +252,7 @@ struct Window {
 }
 
 impl Window {
-    /// `chair`, `dai-bieu-1`, … (screenshot names, messages).
+    /// `chu-toa`, `dai-bieu-1`, … (screenshot names, messages).
     fn label(&self) -> &'static str {
         self.person.id
     }
