@@ -27,6 +27,7 @@ const CHAIR: &str = "Nguyễn Văn An";
 const DELEGATE: &str = "Trần Thị Bình";
 const TITLE: &str = "Kỳ họp thứ năm";
 const BODY: &str = "HĐND xã An Bình";
+const PAPER_TITLE: &str = "Tờ trình số 45/TTr-UBND về đầu tư công năm 2026";
 
 /// Sets an input's or select's value the way typing or choosing would
 /// (Svelte's bindings listen to `input`/`change`).
@@ -164,17 +165,22 @@ async fn flow(
 
     // --- people
     click(s, &tid("tab-people")).await?;
-    for (name, title, unit) in [
-        (CHAIR, "Chủ tịch HĐND xã", "Thôn Đông"),
-        (DELEGATE, "Đại biểu HĐND xã", "Thôn Tây"),
+    for (name, title, unit, code) in [
+        (CHAIR, "Chủ tịch HĐND xã", "Thôn Đông", "chu-toa"),
+        (DELEGATE, "Đại biểu HĐND xã", "Thôn Tây", ""),
     ] {
         set_value(s, &tid("person-name"), name).await?;
         set_value(s, &tid("person-title"), title).await?;
         set_value(s, &tid("person-unit"), unit).await?;
+        set_value(s, &tid("person-code"), code).await?;
         click(s, &tid("person-add")).await?;
         person_id(s, name).await?;
     }
     let chair = person_id(s, CHAIR).await?;
+    ensure!(
+        chair == "chu-toa",
+        "the code given is the person's id: {chair}"
+    );
     let delegate = person_id(s, DELEGATE).await?;
 
     // --- the meeting
@@ -289,6 +295,20 @@ async fn flow(
         1,
     )
     .await?;
+    // The PDF has no title of its own: the secretary names it.
+    click(
+        s,
+        &format!("{} {}", tid("sec-item-2.1"), tid("paper-rename")),
+    )
+    .await?;
+    set_value(s, &tid("paper-title-input"), PAPER_TITLE).await?;
+    click(s, &tid("paper-title-save")).await?;
+    wait_text(
+        s,
+        &format!("{} {}", tid("sec-item-2.1"), tid("paper-title")),
+        PAPER_TITLE,
+    )
+    .await?;
     let before = cli(
         phonghop,
         [
@@ -384,6 +404,15 @@ async fn flow(
     .await?;
     wait_count(d, &tid("agenda-item"), 5).await?; // 4 items + "other papers"
     wait_count(d, &tid("paper-open"), 2).await?;
+    wait_js(
+        d,
+        "the paper's title on the delegate's agenda",
+        &format!(
+            "return [...document.querySelectorAll('[data-testid=paper-open]')].some(e => e.textContent.trim() === {});",
+            serde_json::to_string(PAPER_TITLE)?
+        ),
+    )
+    .await?;
     wait_js(
         d,
         "both papers downloaded",

@@ -151,6 +151,7 @@ pub fn run() {
             secretariat::sec_pick_pdfs,
             secretariat::sec_add_papers,
             secretariat::sec_add_version,
+            secretariat::sec_retitle_paper,
         ])
         .setup(|app| {
             let data = data_dir(app);

@@ -655,6 +655,10 @@ pub async fn sec_overview(sec: State<'_, Secretariat>) -> Res<SecOverview> {
 pub struct MeetingForm {
     /// None: a new meeting.
     pub id: Option<String>,
+    /// For a new meeting: a short code to use as its id (e.g. `kh13`),
+    /// which also names its inbox folder; generated when empty.
+    #[serde(default)]
+    pub code: Option<String>,
     pub body: String,
     pub title: String,
     pub starts_at: Option<i64>,
@@ -669,9 +673,10 @@ pub async fn sec_save_meeting(sec: State<'_, Secretariat>, form: MeetingForm) ->
     let place = optional(form.place);
     let starts_at = form.starts_at.map(Timestamp);
     let id = form.id;
+    let code = optional(form.code);
     sec.with_hub(move |h| {
         let m = NewMeeting {
-            id: None,
+            id: code.clone(),
             body: body.clone(),
             title: title.clone(),
             starts_at,
@@ -762,12 +767,13 @@ pub async fn sec_add_person(
     name: String,
     title: Option<String>,
     unit: Option<String>,
+    code: Option<String>,
 ) -> Res<String> {
     let name = non_empty("name", &name)?;
-    let (title, unit) = (optional(title), optional(unit));
+    let (title, unit, code) = (optional(title), optional(unit), optional(code));
     sec.with_hub(move |h| {
         Ok(h.add_person(NewPerson {
-            id: None,
+            id: code.clone(),
             name: name.clone(),
             title: title.clone(),
             unit: unit.clone(),
@@ -974,6 +980,19 @@ pub async fn sec_add_papers<R: Runtime>(
         }
     }
     Ok(out)
+}
+
+/// Gives a paper its proper title.
+#[tauri::command]
+pub async fn sec_retitle_paper(
+    sec: State<'_, Secretariat>,
+    meeting: String,
+    paper: String,
+    title: String,
+) -> Res<()> {
+    let title = non_empty("title", &title)?;
+    sec.with_hub(move |h| h.retitle_paper(&meeting, &DocumentId::new(&paper), &title))
+        .await
 }
 
 /// Publishes a new version of a paper from a PDF file.

@@ -359,6 +359,17 @@ pub enum PaperCmd {
         #[arg(long)]
         members_only: bool,
     },
+    /// Give a paper its proper title.
+    Rename {
+        /// Paper id (see `phonghop meeting show`).
+        paper: String,
+        /// Meeting id.
+        #[arg(long)]
+        meeting: String,
+        /// The new title.
+        #[arg(long)]
+        title: String,
+    },
 }
 
 /// Analyzes `file` in a child process of this same binary.
@@ -413,6 +424,14 @@ pub fn paper(data: Option<&Path>, cmd: PaperCmd) -> Result<()> {
                 analysis.page_count,
                 analysis.char_count()
             );
+        }
+        PaperCmd::Rename {
+            paper,
+            meeting,
+            title,
+        } => {
+            hub.retitle_paper(&meeting, &phonghop_core::DocumentId::new(&paper), &title)?;
+            println!("Renamed paper {paper}: {title}");
         }
     }
     Ok(())

@@ -127,6 +127,14 @@ pub enum Event {
         /// Who may read it.
         confidentiality: Confidentiality,
     },
+    /// A paper's title is corrected (the secretariat names it; a PDF's own
+    /// title or file name is only the first guess).
+    DocumentRetitled {
+        /// The paper.
+        document: DocumentId,
+        /// The new title.
+        title: String,
+    },
     /// A paper gets a (new) version.
     DocumentVersionAdded {
         /// The paper.
@@ -284,6 +292,7 @@ impl Event {
             Event::CurrentItemSet { .. } => "current_item_set",
             Event::ChairFocusSet { .. } => "chair_focus_set",
             Event::DocumentAdded { .. } => "document_added",
+            Event::DocumentRetitled { .. } => "document_retitled",
             Event::DocumentVersionAdded { .. } => "document_version_added",
             Event::AnnotationAdded { .. } => "annotation_added",
             Event::AnnotationEdited { .. } => "annotation_edited",

@@ -687,6 +687,16 @@ fn apply_meeting(
             );
             Ok(vec![Touched::Document(mid, document.clone())])
         }
+        Event::DocumentRetitled { document, title } => {
+            m.require_open_for("rename papers")?;
+            non_empty("title", title)?;
+            let doc = m
+                .documents
+                .get_mut(document)
+                .ok_or_else(|| missing("paper", document))?;
+            doc.title = title.clone();
+            Ok(vec![Touched::Document(mid, document.clone())])
+        }
         Event::DocumentVersionAdded { document, version } => {
             m.require_open_for("add paper versions")?;
             let doc = m

@@ -383,3 +383,41 @@ fn private_notes_only_in_their_owners_personal_log() {
         "invalid",
     );
 }
+
+#[test]
+fn a_paper_is_retitled_and_bad_retitles_change_nothing() {
+    let mut s = meeting_in_session();
+    let doc = DocumentId::new("to-trinh");
+    s.apply(
+        &log(),
+        &Event::DocumentRetitled {
+            document: doc.clone(),
+            title: "Tờ trình số 45/TTr-UBND về đầu tư công".into(),
+        },
+    )
+    .expect("retitle");
+    let m = &s.meetings[&mid()];
+    assert_eq!(
+        m.documents[&doc].title,
+        "Tờ trình số 45/TTr-UBND về đầu tư công"
+    );
+    assert_eq!(m.documents[&doc].versions.len(), 1, "versions untouched");
+    refused(
+        &mut s,
+        &log(),
+        &Event::DocumentRetitled {
+            document: doc,
+            title: "  ".into(),
+        },
+        "invalid",
+    );
+    refused(
+        &mut s,
+        &log(),
+        &Event::DocumentRetitled {
+            document: DocumentId::new("khong-co"),
+            title: "Báo cáo".into(),
+        },
+        "missing",
+    );
+}

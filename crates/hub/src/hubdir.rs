@@ -378,6 +378,24 @@ impl HubDir {
         Ok(document)
     }
 
+    /// Gives a paper its proper title.
+    pub fn retitle_paper(
+        &mut self,
+        meeting: &str,
+        document: &DocumentId,
+        title: &str,
+    ) -> Result<(), HubError> {
+        self.meeting(meeting)?;
+        self.append(
+            &LogId::Meeting(MeetingId::new(meeting)),
+            &[Event::DocumentRetitled {
+                document: document.clone(),
+                title: title.trim().to_string(),
+            }],
+        )?;
+        Ok(())
+    }
+
     /// Records a new version of an existing paper.
     pub fn add_version(
         &mut self,

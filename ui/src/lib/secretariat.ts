@@ -88,6 +88,8 @@ export interface SecOverview {
 
 export interface MeetingForm {
   id: string | null;
+  /** For a new meeting: a short code used as its id (names its inbox folder); generated when empty. */
+  code?: string;
   body: string;
   title: string;
   startsAt: number | null;
@@ -126,7 +128,8 @@ export interface SecretariatApi {
   /** Adds at the end of `parent`'s items; returns the new number. */
   addItem(meeting: string, parent: string | null, title: string, presenter: string, plannedMinutes: number | null): Promise<string>;
   moveItem(meeting: string, number: string, parent: string | null, position: number): Promise<void>;
-  addPerson(name: string, title: string, unit: string): Promise<string>;
+  /** `code`: the person's id on the hub (e.g. a delegate number); generated when empty. */
+  addPerson(name: string, title: string, unit: string, code?: string): Promise<string>;
   addMember(meeting: string, person: string, role: RoleCode): Promise<void>;
   publish(meeting: string): Promise<void>;
   invite(person: string): Promise<SecInvite>;
@@ -135,6 +138,7 @@ export interface SecretariatApi {
   pickPdfs(): Promise<string[]>;
   addPapers(meeting: string, item: string | null, paths: string[], access: Access, readers: string[]): Promise<ImportResult[]>;
   addVersion(meeting: string, paper: string, path: string): Promise<number>;
+  retitlePaper(meeting: string, paper: string, title: string): Promise<void>;
   onImport(handler: (p: ImportProgress) => void): Promise<Unsubscribe>;
   /** Files dropped on the window from the desktop (paths, position in CSS pixels). */
   onFileDrop(handler: (paths: string[], x: number, y: number) => void): Promise<Unsubscribe>;
@@ -184,8 +188,8 @@ export class TauriSecretariat implements SecretariatApi {
   moveItem(meeting: string, number: string, parent: string | null, position: number) {
     return this.#call<void>("sec_move_item", { meeting, number, parent, position });
   }
-  addPerson(name: string, title: string, unit: string) {
-    return this.#call<string>("sec_add_person", { name, title, unit });
+  addPerson(name: string, title: string, unit: string, code = "") {
+    return this.#call<string>("sec_add_person", { name, title, unit, code });
   }
   addMember(meeting: string, person: string, role: RoleCode) {
     return this.#call<void>("sec_add_member", { meeting, person, role });
@@ -207,6 +211,9 @@ export class TauriSecretariat implements SecretariatApi {
   }
   addVersion(meeting: string, paper: string, path: string) {
     return this.#call<number>("sec_add_version", { meeting, paper, path });
+  }
+  retitlePaper(meeting: string, paper: string, title: string) {
+    return this.#call<void>("sec_retitle_paper", { meeting, paper, title });
   }
   onImport(handler: (p: ImportProgress) => void) {
     return this.#t.listen<ImportProgress>("paper-import", (e) => handler(e.payload));

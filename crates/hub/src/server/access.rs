@@ -36,9 +36,9 @@ pub fn document_of<'a>(
     annotation_docs: &'a HashMap<AnnotationId, DocumentId>,
 ) -> Option<&'a DocumentId> {
     match ev {
-        Event::DocumentAdded { document, .. } | Event::DocumentVersionAdded { document, .. } => {
-            Some(document)
-        }
+        Event::DocumentAdded { document, .. }
+        | Event::DocumentRetitled { document, .. }
+        | Event::DocumentVersionAdded { document, .. } => Some(document),
         Event::AnnotationAdded { annotation } | Event::AnnotationEdited { annotation } => {
             Some(&annotation.document)
         }
