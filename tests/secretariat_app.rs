@@ -18,6 +18,7 @@
 
 use anyhow::{ensure, Context, Result};
 use fantoccini::Client;
+use phonghop_tests::e2e::secretariat::*;
 use phonghop_tests::e2e::*;
 use std::path::Path;
 use std::time::Duration;
@@ -28,62 +29,6 @@ const DELEGATE: &str = "Trần Thị Bình";
 const TITLE: &str = "Kỳ họp thứ năm";
 const BODY: &str = "HĐND xã An Bình";
 const PAPER_TITLE: &str = "Tờ trình số 45/TTr-UBND về đầu tư công năm 2026";
-
-/// Sets an input's or select's value the way typing or choosing would
-/// (Svelte's bindings listen to `input`/`change`).
-async fn set_value(c: &Client, css: &str, value: &str) -> Result<()> {
-    wait_css(c, css).await?;
-    c.execute(
-        "const e = document.querySelector(arguments[0]);
-         const proto = e instanceof HTMLSelectElement ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
-         Object.getOwnPropertyDescriptor(proto, 'value').set.call(e, arguments[1]);
-         e.dispatchEvent(new Event('input', { bubbles: true }));
-         e.dispatchEvent(new Event('change', { bubbles: true }));",
-        vec![css.into(), value.into()],
-    )
-    .await
-    .with_context(|| format!("set {css} = {value:?}"))?;
-    Ok(())
-}
-
-/// The agenda as the editor shows it: "number title" per row.
-async fn agenda(c: &Client) -> Result<Vec<String>> {
-    let v = c
-        .execute(
-            "return [...document.querySelectorAll('[data-item-number]')].map(e =>
-               e.dataset.itemNumber + ' ' + e.querySelector('[data-testid=sec-item-title]').textContent.trim());",
-            vec![],
-        )
-        .await?;
-    Ok(serde_json::from_value(v)?)
-}
-
-async fn wait_agenda(c: &Client, want: &[&str]) -> Result<()> {
-    let until = std::time::Instant::now() + WAIT;
-    loop {
-        let got = agenda(c).await?;
-        if got == want {
-            return Ok(());
-        }
-        ensure!(
-            std::time::Instant::now() < until,
-            "agenda is {got:?}, want {want:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// A person's id from the people list, by name.
-async fn person_id(c: &Client, name: &str) -> Result<String> {
-    let body = format!(
-        "const e = [...document.querySelectorAll('[data-testid^=person-][data-name]')]
-           .find(e => e.dataset.name === {});
-         return e ? e.dataset.testid.slice('person-'.length) : null;",
-        serde_json::to_string(name)?
-    );
-    let v = wait_js(c, &format!("person {name}"), &body).await?;
-    v.as_str().map(String::from).context("person id")
-}
 
 #[test]
 fn secretariat_builds_publishes_and_a_delegate_receives_it() -> Result<()> {
@@ -274,21 +219,7 @@ async fn flow(
         .to_string();
 
     // --- papers: a good one on item 2.1, then a damaged one (refused, nothing changes)
-    let add_papers = |path: &Path| {
-        format!(
-            "window.__TAURI_INTERNALS__.invoke('sec_add_papers', {{ meeting: {m}, item: '2.1', paths: [{p}], access: {{ kind: 'public', readers: [] }} }});",
-            m = serde_json::to_string(&meeting).unwrap_or_default(),
-            p = serde_json::to_string(&path.display().to_string()).unwrap_or_default(),
-        )
-    };
-    s.execute(&add_papers(paper), vec![]).await?;
-    wait_attr(
-        s,
-        &format!("{} li", tid("sec-imports")),
-        "data-stage",
-        "done",
-    )
-    .await?;
+    attach_papers(s, &meeting, Some("2.1"), &[paper], "public", "done").await?;
     wait_count(
         s,
         &format!("{} {}", tid("sec-item-2.1"), tid("sec-paper")),
@@ -319,14 +250,7 @@ async fn flow(
             meeting.as_ref(),
         ],
     )?;
-    s.execute(&add_papers(damaged), vec![]).await?;
-    wait_attr(
-        s,
-        &format!("{} li", tid("sec-imports")),
-        "data-stage",
-        "failed",
-    )
-    .await?;
+    attach_papers(s, &meeting, Some("2.1"), &[damaged], "public", "failed").await?;
     let refused = text_of(s, &format!("{} li", tid("sec-imports"))).await?;
     ensure!(
         refused.contains("hong.pdf"),

@@ -1,11 +1,12 @@
-//! A whole council session in four real app windows: the chair and three
-//! delegates, each its own `phonghop-app` (own data folder and XDG home)
-//! on one Xvfb display, driven through tauri-driver, against the real
-//! `phonghop hub` on 127.0.0.1.
+//! A whole council session in real app windows: the secretariat, the
+//! chair and three delegates, each its own `phonghop-app` (own data folder
+//! and XDG home) on one Xvfb display, driven through tauri-driver; the
+//! secretariat's app is the hub (embedded, on 127.0.0.1).
 //!
-//! 1. The secretariat prepares the meeting with the real CLI
-//!    ([`prepare_meeting`]): people, meeting, agenda, PDF papers, members
-//!    with roles, publish, one invite per person.
+//! 1. The secretariat prepares the meeting in its own app window
+//!    ([`prepare_meeting`]): the app becomes the hub (embedded), then
+//!    people, meeting, agenda, PDF papers (named on screen), members with
+//!    roles, publish, one invite per person made on screen.
 //! 2. Each window joins with its invite through the join screen.
 //! 3. The chair checks in and opens the session; the delegates check in
 //!    one by one and the chair's console follows: present/total, quorum
@@ -41,6 +42,7 @@ use phonghop_core::reducer::MeetingState;
 use phonghop_core::{
     AgendaItemId, DocumentId, MeetingId, MeetingStatus, PersonId, PollId, PollStatus, SpeakerStatus,
 };
+use phonghop_tests::e2e::secretariat::*;
 use phonghop_tests::e2e::*;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -142,62 +144,71 @@ struct Prepared {
     invites: Vec<(Person, String)>,
 }
 
-/// The secretariat's part, all through the real `phonghop` CLI: a new hub
-/// in `hub_dir`; the chair and three delegates; the meeting (body, title,
-/// time, place); its agenda; three PDF papers (the demo's, typeset by
-/// `phonghop demo` in `scratch`) attached to their items; the members with
-/// their roles; published; one invite per person for `hub_address`.
-///
-/// Kept apart from the session on purpose: it will be replaced by the
-/// secretariat's own app window.
-fn prepare_meeting(
+/// The secretariat's part, in the secretariat's own app window `s`: the
+/// app makes itself the meeting's hub (embedded, on `hub`'s port, this
+/// computer only); the chair and three delegates (with their codes); the
+/// meeting (code, body, title, time, place); its agenda (3.1 under 3);
+/// three PDF papers (the demo's, typeset by `phonghop demo` in `scratch`)
+/// attached to their items for members only and given their titles; the
+/// members with their roles; published; one invite per person made on
+/// screen.
+async fn prepare_meeting(
+    s: &Client,
+    hub: &Hub,
     phonghop: &Path,
-    hub_dir: &Path,
-    hub_address: &str,
     scratch: &Path,
+    shots: &Path,
 ) -> Result<Prepared> {
-    let data = hub_dir.as_os_str();
-    let run = |args: &[&str]| -> Result<String> {
-        let mut all: Vec<&std::ffi::OsStr> = vec!["--data".as_ref(), data];
-        all.extend(args.iter().map(std::ffi::OsStr::new));
-        cli(phonghop, all)
-    };
-    run(&["init"])?;
+    click(s, &tid("open-secretariat")).await?;
+    set_value(s, &tid("hub-port"), &hub.port.to_string()).await?;
+    click(s, &tid("hub-lan")).await?; // this computer only: plain HTTP on loopback
+    click(s, &tid("hub-create")).await?;
+    wait_attr(s, &tid("hub-serving"), "data-address", &hub.address()).await?;
+
+    click(s, &tid("tab-people")).await?;
     let people: Vec<Person> = std::iter::once(CHAIR).chain(DELEGATES).collect();
     for p in &people {
-        let id = run(&[
-            "person", "add", "--id", p.id, "--name", p.name, "--title", p.title, "--unit", p.unit,
-        ])?;
-        ensure!(id.trim() == p.id, "person add printed {id:?}, not {}", p.id);
+        set_value(s, &tid("person-name"), p.name).await?;
+        set_value(s, &tid("person-title"), p.title).await?;
+        set_value(s, &tid("person-unit"), p.unit).await?;
+        set_value(s, &tid("person-code"), p.id).await?;
+        click(s, &tid("person-add")).await?;
+        let id = person_id(s, p.name).await?;
+        ensure!(id == p.id, "{} got id {id}, not the code {}", p.name, p.id);
     }
-    run(&[
-        "meeting",
-        "create",
-        "--id",
-        MEETING,
-        "--body",
-        "HĐND tỉnh Sơn Hà khóa XI",
-        "--title",
-        MEETING_TITLE,
-        "--starts-at",
-        "2026-12-22 08:00",
-        "--place",
+
+    click(s, &tid("tab-meetings")).await?;
+    click(s, &tid("meeting-new")).await?;
+    set_value(s, &tid("meeting-code"), MEETING).await?;
+    set_value(s, &tid("meeting-body"), "HĐND tỉnh Sơn Hà khóa XI").await?;
+    set_value(s, &tid("meeting-title"), MEETING_TITLE).await?;
+    set_value(s, &tid("meeting-starts"), "2026-12-22T08:00").await?;
+    set_value(
+        s,
+        &tid("meeting-place"),
         "Hội trường Trung tâm Hội nghị tỉnh Sơn Hà",
-    ])?;
+    )
+    .await?;
+    click(s, &tid("meeting-save")).await?;
+    wait_attr(s, &tid("meeting-status"), "data-status", "draft").await?;
     for (number, title, presenter) in AGENDA {
-        run(&[
-            "agenda",
-            "add",
-            "--meeting",
-            MEETING,
-            "--number",
-            number,
-            "--title",
+        let parent = number.rsplit_once('.').map_or("", |(p, _)| p);
+        set_value(s, &tid("item-parent"), parent).await?;
+        set_value(s, &tid("item-title"), title).await?;
+        set_value(s, &tid("item-presenter"), presenter).await?;
+        click(s, &tid("item-add")).await?;
+        wait_text(
+            s,
+            &format!(
+                "{} {}",
+                tid(&format!("sec-item-{number}")),
+                tid("sec-item-title")
+            ),
             title,
-            "--presenter",
-            presenter,
-        ])?;
+        )
+        .await?;
     }
+
     // The demo's Vietnamese papers, typeset to PDF by the CLI itself.
     let demo = scratch.join("demo");
     cli(
@@ -206,38 +217,34 @@ fn prepare_meeting(
     )?;
     for (file, item, title) in PAPERS {
         let pdf = demo.join("demo-papers").join(format!("{file}.pdf"));
-        let pdf = pdf.to_str().context("paper path is not UTF-8")?;
-        let out = run(&[
-            "paper",
-            "add",
-            pdf,
-            "--meeting",
-            MEETING,
-            "--item",
-            item,
-            "--title",
-            title,
-            "--members-only",
-        ])?;
-        ensure!(out.starts_with("Added paper "), "paper add said {out:?}");
+        attach_papers(s, MEETING, Some(item), &[&pdf], "members", "done").await?;
+        let row = format!(
+            "{} [data-file=\"{file}.pdf\"]",
+            tid(&format!("sec-item-{item}"))
+        );
+        click(s, &format!("{row} {}", tid("paper-rename"))).await?;
+        set_value(s, &tid("paper-title-input"), title).await?;
+        click(s, &tid("paper-title-save")).await?;
+        wait_text(s, &format!("{row} {}", tid("paper-title")), title).await?;
     }
     for p in &people {
-        run(&["meeting", "add-member", MEETING, p.id, "--role", p.role])?;
+        set_value(s, &tid("member-person"), p.id).await?;
+        set_value(s, &tid("member-role"), p.role).await?;
+        click(s, &tid("member-add")).await?;
+        wait_css(s, &tid(&format!("member-{}", p.id))).await?;
     }
-    run(&["meeting", "publish", MEETING])?;
-    let list = run(&["meeting", "list"])?;
-    ensure!(
-        list.lines()
-            .any(|l| l.starts_with(&format!("{MEETING}\tpublished\t"))),
-        "the meeting is not listed as published: {list}"
-    );
+    click(s, &tid("meeting-publish")).await?;
+    wait_attr(s, &tid("meeting-status"), "data-status", "published").await?;
+    screenshot(s, shots, "session-0-secretariat").await?;
+
+    click(s, &tid("tab-people")).await?;
     let mut invites = Vec::new();
     for p in people {
-        let invite = run(&["invite", p.id, "--address", hub_address, "--plain"])?
-            .trim()
-            .to_string();
+        let card = tid(&format!("person-{}", p.id));
+        click(s, &format!("{card} {}", tid("person-invite"))).await?;
+        let invite = text_of(s, &format!("{card} {}", tid("invite-text"))).await?;
         ensure!(
-            invite.starts_with("phonghop:"),
+            invite.starts_with("phonghop:") && invite.ends_with(&format!("@{}", hub.address())),
             "unexpected invite {invite:?}"
         );
         invites.push((p, invite));
@@ -289,76 +296,100 @@ fn council_session_in_four_app_windows() -> Result<()> {
     }
 
     let tmp = tempfile::tempdir()?;
-    let mut hub = Hub::new(&phonghop, &tmp.path().join("hub"))?;
-    let prepared = prepare_meeting(
-        &phonghop,
-        &hub.dir,
-        &hub.address(),
-        &tmp.path().join("secretariat"),
-    )?;
-    hub.start()?;
     let xvfb = Xvfb::start()?;
+    // The secretariat's app holds the hub (embedded): `hub` only names its
+    // folder and port; no `phonghop hub` process runs.
+    let sec_data = tmp.path().join("app-secretariat");
+    let sec_driver = Driver::start(
+        &xvfb.display,
+        &sec_data,
+        &tmp.path().join("home-secretariat"),
+    )?;
+    let hub = Hub::new(&phonghop, &sec_data.join("secretariat-hub"))?;
     let mut drivers = Vec::new();
-    for (p, _) in &prepared.invites {
-        drivers.push(Driver::start(
-            &xvfb.display,
-            &tmp.path().join(format!("app-{}", p.id)),
-            &tmp.path().join(format!("home-{}", p.id)),
-        )?);
-    }
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let result = rt.block_on(async {
-        let mut clients = Vec::new();
-        let mut opened = Ok(());
-        for d in &drivers {
-            match d.session(&app).await {
-                Ok(c) => clients.push(c),
+        let s = sec_driver.session(&app).await?;
+        let out = async {
+            let prepared = tokio::time::timeout(
+                FLOW_LIMIT,
+                prepare_meeting(&s, &hub, &phonghop, &tmp.path().join("scratch"), &shots),
+            )
+            .await
+            .unwrap_or_else(|_| Err(anyhow!("the preparation did not end within {FLOW_LIMIT:?}")));
+            let prepared = match prepared {
+                Ok(p) => p,
                 Err(e) => {
-                    opened = Err(e);
-                    break;
+                    let _ = screenshot(&s, &shots, "session-failure-secretariat").await;
+                    return Err(e);
                 }
+            };
+            for (p, _) in &prepared.invites {
+                drivers.push(Driver::start(
+                    &xvfb.display,
+                    &tmp.path().join(format!("app-{}", p.id)),
+                    &tmp.path().join(format!("home-{}", p.id)),
+                )?);
             }
-        }
-        let flow = match opened {
-            Ok(()) => {
-                let mut windows = prepared
-                    .invites
-                    .iter()
-                    .zip(clients.iter().cloned())
-                    .map(|((person, _), c)| Window { person: *person, c });
-                let room = Room {
-                    chair: windows.next().context("no chair window")?,
-                    delegates: windows.collect(),
-                };
-                let flow = tokio::time::timeout(
-                    FLOW_LIMIT,
-                    session(&room, &hub, &phonghop, &prepared, &shots, tmp.path()),
-                )
-                .await
-                .unwrap_or_else(|_| Err(anyhow!("the session did not end within {FLOW_LIMIT:?}")));
-                if flow.is_err() {
-                    for w in room.all() {
-                        let name = format!("session-failure-{}", w.label());
-                        if let Ok(p) = screenshot(&w.c, &shots, &name).await {
-                            eprintln!("e2e: failure screenshot: {}", p.display());
-                        }
+            let mut clients = Vec::new();
+            let mut opened = Ok(());
+            for d in &drivers {
+                match d.session(&app).await {
+                    Ok(c) => clients.push(c),
+                    Err(e) => {
+                        opened = Err(e);
+                        break;
                     }
                 }
-                flow
             }
-            Err(e) => Err(e),
-        };
-        // Ends each session: WebKitWebDriver closes its app.
-        for c in clients {
-            let _ = tokio::time::timeout(Duration::from_secs(10), c.close()).await;
+            let flow = match opened {
+                Ok(()) => {
+                    let mut windows = prepared
+                        .invites
+                        .iter()
+                        .zip(clients.iter().cloned())
+                        .map(|((person, _), c)| Window { person: *person, c });
+                    let room = Room {
+                        chair: windows.next().context("no chair window")?,
+                        delegates: windows.collect(),
+                    };
+                    let flow = tokio::time::timeout(
+                        FLOW_LIMIT,
+                        session(&room, &hub, &phonghop, &prepared, &shots, tmp.path()),
+                    )
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(anyhow!("the session did not end within {FLOW_LIMIT:?}"))
+                    });
+                    if flow.is_err() {
+                        for w in room.all() {
+                            let name = format!("session-failure-{}", w.label());
+                            if let Ok(p) = screenshot(&w.c, &shots, &name).await {
+                                eprintln!("e2e: failure screenshot: {}", p.display());
+                            }
+                        }
+                    }
+                    flow
+                }
+                Err(e) => Err(e),
+            };
+            // Ends each session: WebKitWebDriver closes its app.
+            for c in clients {
+                let _ = tokio::time::timeout(Duration::from_secs(10), c.close()).await;
+            }
+            flow
         }
-        flow
+        .await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), s.close()).await;
+        out
     });
-    // Guards stop tauri-driver (SIGTERM), Xvfb and the hub in this order.
+    // Guards stop tauri-driver (SIGTERM) — the secretariat's app, which
+    // holds the hub, last — then Xvfb.
     drop(drivers);
+    drop(sec_driver);
     drop(xvfb);
     drop(hub);
     result

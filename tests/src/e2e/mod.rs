@@ -16,6 +16,8 @@
 //! missing binary or tool is an error with the command that fixes it,
 //! never a skipped test.
 
+pub mod secretariat;
+
 use anyhow::{bail, ensure, Context, Result};
 use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 use std::io::{BufRead, BufReader};
