@@ -350,3 +350,118 @@ fn a_replica_with_redacted_entries_still_verifies() {
         Err(StoreError::Replication { .. })
     ));
 }
+
+/// What a replica holds, to show a refused batch changed nothing.
+fn replica_snapshot(c: &Store) -> (State, String, Option<(u64, Hash)>) {
+    (
+        c.state().clone(),
+        c.dump_projection().unwrap(),
+        c.head(&LogId::Meeting(mid())),
+    )
+}
+
+/// The chain from `from` on, re-hashed and re-linked after an edit, every
+/// entry signed by `signer` (a forger who knows the format but not the
+/// hub's key).
+fn relinked(entries: &[LogEntry], from: usize, signer: &SecretKey) -> Vec<LogEntry> {
+    let mut out = entries.to_vec();
+    for i in from..out.len() {
+        if i > 0 {
+            out[i].prev_hash = out[i - 1].hash;
+        }
+        let e = &mut out[i];
+        if let Some(p) = &e.payload {
+            e.payload_hash = Hash::of(p.as_bytes());
+        }
+        e.hash = phonghop_core::log::entry_hash(&e.log, e.seq, &e.prev_hash, &e.payload_hash);
+        e.signature = signer.sign(phonghop_core::sign::context::LOG_ENTRY, &e.hash.0);
+    }
+    out
+}
+
+/// The hub's signature is checked on the newest entry of a batch only (the
+/// hash chain carries it back); a forged or edited entry in the middle of a
+/// batch must still be refused, and leave the replica as it was.
+#[test]
+fn a_forged_entry_in_the_middle_of_a_batch_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_store = filled_hub(dir.path());
+    let entries = hub_store.entries(&LogId::Meeting(mid()), 0).unwrap();
+    let mut c = Store::open(&dir.path().join("client.db")).unwrap();
+    c.set_hub_key(&hub().public()).unwrap();
+    c.append_replicated(&entries[..4]).unwrap();
+    let before = replica_snapshot(&c);
+    let batch = &entries[4..];
+    let mid_at = batch.len() / 2;
+    let edit = |e: &mut LogEntry| {
+        let p = e.payload.as_mut().unwrap();
+        let edited = p.replacen("\"at\":", "\"at\": ", 1);
+        assert_ne!(&edited, p, "the edit must change the payload");
+        *p = edited;
+    };
+
+    // 1. The payload edited, its hash left alone.
+    let mut b1 = batch.to_vec();
+    edit(&mut b1[mid_at]);
+    // 2. The payload edited and its entry re-hashed (keeping the hub's
+    //    signature of the old hash): the next entry no longer links.
+    let mut b2 = batch.to_vec();
+    edit(&mut b2[mid_at]);
+    b2 = relinked(&b2, mid_at, &hub());
+    b2[mid_at].signature = batch[mid_at].signature;
+    b2[mid_at + 1..].clone_from_slice(&batch[mid_at + 1..]);
+    // 3. The whole rest of the chain re-linked and signed by another key.
+    let forger = SecretKey::from_seed([9; 32]);
+    let mut b3 = batch.to_vec();
+    edit(&mut b3[mid_at]);
+    b3 = relinked(&b3, mid_at, &forger);
+    // 4. As 3, with the hub's real signature of the last entry pasted on.
+    let mut b4 = b3.clone();
+    let last = b4.len() - 1;
+    b4[last].signature = batch[last].signature;
+    // 5. An entry dropped from the middle (a gap).
+    let mut b5 = batch.to_vec();
+    b5.remove(mid_at);
+    // 6. An entry we already hold, sent again with a different hash.
+    let mut b6 = vec![entries[2].clone()];
+    b6[0].hash = Hash::of(b"another history");
+    b6.extend_from_slice(batch);
+
+    for (what, bad) in [
+        ("edited payload", b1),
+        ("re-hashed entry that no longer links", b2),
+        ("re-linked chain signed by another key", b3),
+        ("re-linked chain with the hub's last signature", b4),
+        ("missing entry", b5),
+        ("held entry with another hash", b6),
+    ] {
+        let err = c
+            .append_replicated(&bad)
+            .expect_err(&format!("a batch with a {what} must be refused"));
+        assert!(
+            matches!(err, StoreError::Replication { .. }),
+            "{what}: {err}"
+        );
+        assert_eq!(
+            replica_snapshot(&c),
+            before,
+            "a refused batch ({what}) must leave the replica as it was"
+        );
+    }
+
+    // The genuine batch, with entries we already hold in front (a pull and
+    // the live channel overlapping) and one of its own entries repeated, is
+    // accepted; held and repeated ones are skipped.
+    let mut genuine = entries[2..].to_vec();
+    genuine.push(entries[10].clone());
+    assert_eq!(c.append_replicated(&genuine).unwrap(), batch.len());
+    assert_eq!(c.append_replicated(&entries).unwrap(), 0);
+    assert_eq!(
+        c.dump_projection().unwrap(),
+        hub_store.dump_projection().unwrap(),
+        "the replica agrees with the hub"
+    );
+    let path = c.path().to_path_buf();
+    drop(c);
+    assert_eq!(verify_database(&path).unwrap().entries, entries.len());
+}
