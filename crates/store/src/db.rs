@@ -1,6 +1,8 @@
 //! Opening SQLite the way every Phonghop database is opened: WAL (readers
 //! never block the writer), foreign keys on, `synchronous=FULL` (a commit
-//! that acknowledges a command or ballot survives power loss), and the
+//! that acknowledges a command or ballot survives power loss; a device's
+//! replicated entries, which the hub still holds, commit with `NORMAL` —
+//! see `Store::append_replicated` and CONTRIBUTING.md), and the
 //! append-only migrations in `migrations/` applied in order, tracked in
 //! `PRAGMA user_version`.
 
