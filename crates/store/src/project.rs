@@ -195,38 +195,36 @@ fn write_one(conn: &Connection, state: &State, t: &Touched) -> rusqlite::Result<
         }
         Touched::Poll(mid, pid) => {
             if let Some(p) = state.meetings.get(mid).and_then(|m| m.polls.get(pid)) {
-                conn.execute(
-                    "INSERT OR REPLACE INTO polls (meeting, id, item, question, options, secret, rule, eligible, closes_at,
+                // An upsert, not INSERT OR REPLACE: a replace deletes the
+                // row first, which cascades to every ballot and turnout row
+                // of the poll, and all of them had to be written again —
+                // 500 deletes and 500 inserts on every device at the close,
+                // the moment everyone waits for the result. Ballot and
+                // turnout rows are written as each vote lands
+                // (`Touched::Vote`) and stay.
+                conn.prepare_cached(
+                    "INSERT INTO polls (meeting, id, item, question, options, secret, rule, eligible, closes_at,
                        status, counts, present_at_open, outcome)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                    params![
-                        mid.as_str(),
-                        pid.as_str(),
-                        p.item.as_ref().map(|i| i.as_str()),
-                        p.question,
-                        json(&p.options)?,
-                        p.secret,
-                        json(&p.rule)?,
-                        json(&p.eligible)?,
-                        p.closes_at.map(|t| t.0),
-                        p.status.code(),
-                        json(&p.counts)?,
-                        p.present_at_open,
-                        p.outcome.as_ref().map(json).transpose()?
-                    ],
-                )?;
-                let mut b = conn.prepare_cached(
-                    "INSERT OR IGNORE INTO ballots (meeting, poll, voter, choice) VALUES (?1, ?2, ?3, ?4)",
-                )?;
-                for (voter, choice) in &p.named {
-                    b.execute(params![mid.as_str(), pid.as_str(), voter.as_str(), choice])?;
-                }
-                let mut t = conn.prepare_cached(
-                    "INSERT OR IGNORE INTO turnout (meeting, poll, person) VALUES (?1, ?2, ?3)",
-                )?;
-                for person in &p.turnout {
-                    t.execute(params![mid.as_str(), pid.as_str(), person.as_str()])?;
-                }
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                     ON CONFLICT (meeting, id) DO UPDATE SET item = ?3, question = ?4, options = ?5,
+                       secret = ?6, rule = ?7, eligible = ?8, closes_at = ?9, status = ?10, counts = ?11,
+                       present_at_open = ?12, outcome = ?13",
+                )?
+                .execute(params![
+                    mid.as_str(),
+                    pid.as_str(),
+                    p.item.as_ref().map(|i| i.as_str()),
+                    p.question,
+                    json(&p.options)?,
+                    p.secret,
+                    json(&p.rule)?,
+                    json(&p.eligible)?,
+                    p.closes_at.map(|t| t.0),
+                    p.status.code(),
+                    json(&p.counts)?,
+                    p.present_at_open,
+                    p.outcome.as_ref().map(json).transpose()?
+                ])?;
             }
         }
         Touched::Vote(mid, pid, person) => {

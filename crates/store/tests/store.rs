@@ -465,3 +465,36 @@ fn a_forged_entry_in_the_middle_of_a_batch_is_refused() {
     drop(c);
     assert_eq!(verify_database(&path).unwrap().entries, entries.len());
 }
+
+/// Regression: the poll row was written with INSERT OR REPLACE, whose
+/// delete cascades to the poll's ballot rows; they must survive the close
+/// without being rewritten one by one (every ballot was, on every device,
+/// when everyone waited for the result).
+#[test]
+fn closing_a_poll_keeps_its_ballot_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_store = filled_hub(dir.path());
+    let entries = hub_store.entries(&LogId::Meeting(mid()), 0).unwrap();
+    let mut c = Store::open(&dir.path().join("client.db")).unwrap();
+    c.set_hub_key(&hub().public()).unwrap();
+    c.append_replicated(&entries).unwrap();
+    for s in [&hub_store, &c] {
+        let poll = &s.state().meetings[&mid()].polls[&PollId::new("bq1")];
+        assert_eq!(poll.status, PollStatus::Closed);
+        let rows: Vec<(String, u32)> = s
+            .conn()
+            .prepare("SELECT voter, choice FROM ballots ORDER BY voter")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let want: Vec<(String, u32)> = poll
+            .named
+            .iter()
+            .map(|(v, c)| (v.to_string(), *c))
+            .collect();
+        assert_eq!(rows.len(), 3, "three named ballots were cast");
+        assert_eq!(rows, want, "every ballot row outlives the close");
+    }
+}
