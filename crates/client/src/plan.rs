@@ -98,6 +98,56 @@ pub fn blob_jobs(state: &State, have: impl Fn(&Hash) -> bool) -> Vec<BlobJob> {
     jobs
 }
 
+/// Paper versions the state knows, over every meeting: when a batch of
+/// entries raises it, blobs are due. (Only a new paper or version brings
+/// blobs; a ballot must not cost every device a blob plan and a re-index of
+/// every paper.)
+pub fn paper_versions(state: &State) -> usize {
+    state
+        .meetings
+        .values()
+        .flat_map(|m| m.documents.values())
+        .map(|d| d.versions.len())
+        .sum()
+}
+
+/// What a run of live messages asks of the engine, taken together: the
+/// loop drains every message already waiting on the socket into one batch,
+/// so a device that fell behind (500 ballots pushed while it was busy)
+/// catches up with one store transaction and one signature check instead
+/// of one per message.
+#[derive(Debug, Default, PartialEq)]
+pub struct LiveBatch {
+    entries: Vec<LogEntry>,
+    /// The hub asked for a full sync (a meeting appeared, or this device
+    /// fell behind the hub's fan-out buffer).
+    pub resync: bool,
+    /// Messages taken.
+    pub messages: usize,
+}
+
+impl LiveBatch {
+    /// Adds one message.
+    pub fn add(&mut self, msg: protocol::LiveMessage) {
+        self.messages += 1;
+        match msg {
+            protocol::LiveMessage::Entries { entries, .. } => self.entries.extend(entries),
+            protocol::LiveMessage::MeetingsChanged => self.resync = true,
+        }
+    }
+
+    /// The entries to apply: each log's in seq order, logs in replay order
+    /// (directory, meetings, personal logs, as `LogId` orders them), each
+    /// entry once. The hub pushes each log in order; sorting here keeps a
+    /// batch valid whatever order its messages came in, at no cost.
+    pub fn take_entries(&mut self) -> Vec<LogEntry> {
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.sort_by(|a, b| (&a.log, a.seq).cmp(&(&b.log, b.seq)));
+        entries.dedup_by(|a, b| a.log == b.log && a.seq == b.seq && a.hash == b.hash);
+        entries
+    }
+}
+
 /// Reconnection delays: 250 ms doubling to 10 s, with jitter supplied by the
 /// caller (0.0–1.0) so many devices do not reconnect in step.
 #[derive(Debug, Clone, Default)]
@@ -213,6 +263,47 @@ mod tests {
             jobs.iter().all(|j| j.sha256 != have),
             "a blob on disk is never fetched again"
         );
+    }
+
+    #[test]
+    fn queued_live_messages_merge_into_one_batch_in_log_order() {
+        let key = SecretKey::from_seed([3; 32]);
+        let m = MeetingId::new("m");
+        let log = LogId::Meeting(m.clone());
+        let mine = LogId::Personal {
+            meeting: m.clone(),
+            person: PersonId::new("p"),
+        };
+        let ev = Event::CurrentItemSet { item: None };
+        let e1 = LogEntry::seal(log.clone(), None, &ev, &key).unwrap();
+        let e2 = LogEntry::seal(log.clone(), Some((e1.seq, e1.hash)), &ev, &key).unwrap();
+        let e3 = LogEntry::seal(log.clone(), Some((e2.seq, e2.hash)), &ev, &key).unwrap();
+        let p1 = LogEntry::seal(mine, None, &ev, &key).unwrap();
+        let entries = |v: &[&LogEntry]| protocol::LiveMessage::Entries {
+            meeting: m.clone(),
+            entries: v.iter().map(|e| (*e).clone()).collect(),
+        };
+
+        let mut b = LiveBatch::default();
+        b.add(entries(&[&p1]));
+        b.add(entries(&[&e1]));
+        b.add(entries(&[&e3]));
+        b.add(entries(&[&e2]));
+        b.add(entries(&[&e2]));
+        assert!(!b.resync);
+        b.add(protocol::LiveMessage::MeetingsChanged);
+        assert!(
+            b.resync,
+            "a meetings_changed anywhere in the batch re-syncs"
+        );
+        assert_eq!(b.messages, 6);
+        assert_eq!(
+            b.take_entries(),
+            [e1, e2, e3, p1],
+            "appends pushed out of order or twice apply in order, once; \
+             the meeting log before personal logs, as a replay does"
+        );
+        assert!(b.take_entries().is_empty());
     }
 
     #[test]

@@ -5,15 +5,17 @@
 //!   and applied by the store (chain, hub signature, reducer);
 //! - blobs: fetched in plan order, a few at a time, resumed with `Range`
 //!   from the partial file, verified before they become visible;
-//! - outbox: sent oldest first until acknowledged; a replay is harmless;
-//! - live: a WebSocket pushes new entries; on any interruption, back off and
-//!   start again with "after N".
+//! - outbox: sent oldest first until acknowledged (a replay is harmless);
+//!   then only the logs the acknowledged commands wrote to are pulled;
+//! - live: a WebSocket pushes new entries; every message already waiting on
+//!   the socket is applied with the first, as one batch; on any
+//!   interruption, back off and start again with "after N".
 
 use crate::dir::{ClientDir, Pairing};
 use crate::net::{self, Live};
-use crate::plan::{self, Backoff, BlobJob};
+use crate::plan::{self, Backoff, BlobJob, LiveBatch};
 use crate::ClientError;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use phonghop_core::protocol::*;
 use phonghop_core::sign::context;
 use phonghop_core::*;
@@ -21,6 +23,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
+use tokio_tungstenite::tungstenite::Message;
 
 /// Download progress, for the UI ("bytes and papers done / total").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -65,6 +68,10 @@ pub struct SyncReport {
 
 /// How many blobs download at once.
 const PARALLEL: usize = 3;
+
+/// Live messages applied as one batch, at most (the rest wait for the next
+/// turn of the loop, so a flood cannot starve the outbox or a stop).
+const LIVE_BATCH_MAX: usize = 1024;
 
 /// The sync engine for one hub.
 pub struct Client {
@@ -305,52 +312,69 @@ impl Client {
         let meetings: Vec<MeetingInfo> = self.get("/v1/meetings").await?;
         let mut applied = 0;
         for m in &meetings {
-            for personal in [false, true] {
-                let log = if personal {
-                    LogId::Personal {
-                        meeting: m.id.clone(),
-                        person: self.pairing.person.clone(),
-                    }
-                } else {
-                    LogId::Meeting(m.id.clone())
-                };
-                loop {
-                    let l2 = log.clone();
-                    let after = self
-                        .with_dir(move |d| d.store().head(&l2).map_or(0, |h| h.0))
-                        .await;
-                    let kind = if personal { "personal" } else { "events" };
-                    let page: EntriesResponse = self
-                        .get(&format!("/v1/meetings/{}/{kind}?after={after}", m.id))
-                        .await?;
-                    if page.entries.is_empty() {
-                        break;
-                    }
-                    let n = self
-                        .with_dir(move |d| d.store_mut().append_replicated(&page.entries))
-                        .await?;
-                    applied += n;
-                    self.bump();
-                    if after + n as u64 >= page.head {
-                        break;
-                    }
-                }
+            applied += self.pull_log(&LogId::Meeting(m.id.clone())).await?;
+            let personal = LogId::Personal {
+                meeting: m.id.clone(),
+                person: self.pairing.person.clone(),
+            };
+            applied += self.pull_log(&personal).await?;
+        }
+        Ok(applied)
+    }
+
+    /// Pulls one meeting or personal log up to the hub's head.
+    async fn pull_log(&self, log: &LogId) -> Result<usize, ClientError> {
+        let (meeting, kind) = match log {
+            LogId::Meeting(m) => (m, "events"),
+            LogId::Personal { meeting, .. } => (meeting, "personal"),
+            LogId::Directory => return Ok(0),
+        };
+        let mut applied = 0;
+        loop {
+            let l2 = log.clone();
+            let after = self
+                .with_dir(move |d| d.store().head(&l2).map_or(0, |h| h.0))
+                .await;
+            let page: EntriesResponse = self
+                .get(&format!("/v1/meetings/{meeting}/{kind}?after={after}"))
+                .await?;
+            if page.entries.is_empty() {
+                break;
+            }
+            let n = self
+                .with_dir(move |d| d.store_mut().append_replicated(&page.entries))
+                .await?;
+            applied += n;
+            self.bump();
+            if after + n as u64 >= page.head {
+                break;
             }
         }
         Ok(applied)
     }
 
-    /// Applies entries pushed live; on a gap, pulls instead.
-    async fn apply_live(&self, entries: Vec<LogEntry>) -> Result<usize, ClientError> {
-        let res = self
-            .with_dir(move |d| d.store_mut().append_replicated(&entries))
+    /// Applies entries pushed live (on a gap, pulls instead); returns
+    /// whether a paper or version arrived (blobs are due).
+    async fn apply_live(&self, entries: Vec<LogEntry>) -> Result<bool, ClientError> {
+        let (res, before, after) = self
+            .with_dir(move |d| {
+                let before = plan::paper_versions(d.store().state());
+                let res = d.store_mut().append_replicated(&entries);
+                (res, before, plan::paper_versions(d.store().state()))
+            })
             .await;
         match res {
-            Ok(n) => {
+            Ok(_) => {
                 self.bump();
-                Ok(n)
+                Ok(after > before)
             }
-            Err(phonghop_store::StoreError::Replication { .. }) => self.pull().await,
+            Err(phonghop_store::StoreError::Replication { .. }) => {
+                self.pull().await?;
+                let after = self
+                    .with_dir(|d| plan::paper_versions(d.store().state()))
+                    .await;
+                Ok(after > before)
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -540,6 +564,8 @@ impl Client {
     pub async fn flush_outbox(&self) -> Result<usize, ClientError> {
         let pending = self.with_dir(|d| d.pending()).await?;
         let mut acked = 0;
+        // The newest entry each acknowledged command made, per log.
+        let mut made: std::collections::BTreeMap<String, u64> = Default::default();
         for cmd in pending {
             let mut answer = None;
             for _ in 0..2 {
@@ -570,13 +596,33 @@ impl Client {
                 }
             }
             let Some(ack) = answer else { continue };
+            if let CommandOutcome::Applied { log, seqs } = &ack.outcome {
+                if let Some(last) = seqs.iter().max() {
+                    let seq = made.entry(log.clone()).or_default();
+                    *seq = (*seq).max(*last);
+                }
+            }
             let now = self.now();
             self.with_dir(move |d| d.acknowledge(&ack, now)).await?;
             acked += 1;
         }
         if acked > 0 {
-            // Our own events come back through the log; apply them now.
-            self.pull().await?;
+            // Our own events come back through the log; apply them now,
+            // pulling only the logs they went to (one request for a
+            // ballot, not the meeting list and every log).
+            for (key, seq) in made {
+                let Some(log) = LogId::parse_key(&key).filter(|l| *l != LogId::Directory) else {
+                    self.pull().await?;
+                    continue;
+                };
+                let l2 = log.clone();
+                let held = self
+                    .with_dir(move |d| d.store().head(&l2).map_or(0, |h| h.0))
+                    .await;
+                if held < seq {
+                    self.pull_log(&log).await?;
+                }
+            }
             self.bump();
         }
         Ok(acked)
@@ -664,30 +710,37 @@ impl Client {
                     self.fetch_blobs().await?;
                 }
                 msg = live.next() => {
-                    let Some(Ok(msg)) = msg else {
-                        return Err(ClientError::Unreachable { url: self.pairing.address.clone(), cause: "live channel closed".into() });
-                    };
-                    let tokio_tungstenite::tungstenite::Message::Text(text) = msg else { continue };
-                    let parsed: LiveMessage = serde_json::from_str(&text).map_err(|e| ClientError::Protocol(e.to_string()))?;
-                    match parsed {
-                        LiveMessage::Entries { entries, .. } => {
-                            // Only a new paper or version brings blobs: a
-                            // ballot must not cost every device a blob plan
-                            // and a re-index of every paper.
-                            let papers = entries.iter().any(|e| {
-                                matches!(
-                                    e.event(),
-                                    Ok(Some(Event::DocumentAdded { .. } | Event::DocumentVersionAdded { .. }))
-                                )
-                            });
-                            self.apply_live(entries).await?;
-                            if papers {
-                                self.fetch_blobs().await?;
+                    // Take every message already waiting too: one batch,
+                    // one transaction, one signature check per log.
+                    let mut batch = LiveBatch::default();
+                    let mut next = Some(msg);
+                    let mut closed = false;
+                    while let Some(msg) = next.take() {
+                        match msg {
+                            Some(Ok(Message::Text(text))) => {
+                                let parsed: LiveMessage = serde_json::from_str(&text)
+                                    .map_err(|e| ClientError::Protocol(e.to_string()))?;
+                                batch.add(parsed);
+                            }
+                            Some(Ok(_)) => {}
+                            None | Some(Err(_)) => {
+                                closed = true;
+                                break;
                             }
                         }
-                        LiveMessage::MeetingsChanged => {
-                            self.sync_once().await?;
+                        if batch.messages < LIVE_BATCH_MAX {
+                            next = live.next().now_or_never();
                         }
+                    }
+                    let entries = batch.take_entries();
+                    let papers = !entries.is_empty() && self.apply_live(entries).await?;
+                    if batch.resync {
+                        self.sync_once().await?;
+                    } else if papers {
+                        self.fetch_blobs().await?;
+                    }
+                    if closed {
+                        return Err(ClientError::Unreachable { url: self.pairing.address.clone(), cause: "live channel closed".into() });
                     }
                 }
             }
