@@ -89,7 +89,7 @@ impl ServerConfig {
 #[derive(Debug, Clone)]
 pub(crate) struct Appended {
     pub log: LogId,
-    pub entries: Arc<Vec<LogEntry>>,
+    pub entries: Vec<LogEntry>,
 }
 
 /// A signed-in device.
@@ -109,7 +109,10 @@ pub(crate) struct Shared {
     /// Paper of every annotation ever made (deleted ones included), for
     /// redacting deletions of annotations on confidential papers.
     pub annotation_docs: Mutex<HashMap<AnnotationId, DocumentId>>,
-    pub live: broadcast::Sender<Appended>,
+    /// Appends on their way to the fan-out task ([`live::fan_out`]).
+    pub appended: tokio::sync::mpsc::UnboundedSender<Appended>,
+    /// Appends rendered for every reader, to each live socket.
+    pub live: broadcast::Sender<Arc<live::Rendered>>,
     pub config: ServerConfig,
 }
 
@@ -151,11 +154,11 @@ impl Shared {
     }
 
     /// Runs `f` on the hub off the async runtime *without* catching up
-    /// with disk first. For the live fan-out only: what it renders was
-    /// appended by this process (or picked up by a refresh) before it was
-    /// published, so the state already holds it; a refresh per socket per
-    /// append was 500 SQLite round trips under the mutex for each ballot
-    /// with 500 devices online.
+    /// with disk first. For the live fan-out only ([`live::fan_out`], once
+    /// per batch of appends): what it renders was appended by this process
+    /// (or picked up by a refresh) before it was published, so the state
+    /// already holds it; a refresh per socket per append was 500 SQLite
+    /// round trips under the mutex for each ballot with 500 devices online.
     pub async fn read_hub<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&HubDir, &Shared) -> T + Send + 'static,
@@ -196,10 +199,7 @@ impl Shared {
             }
         }
         for (log, entries) in by_log {
-            let _ = self.live.send(Appended {
-                log,
-                entries: Arc::new(entries),
-            });
+            let _ = self.appended.send(Appended { log, entries });
         }
     }
 }
@@ -241,18 +241,21 @@ pub async fn run(
         let _ = m;
     }
     let (live, _) = broadcast::channel(4096);
+    let (appended, appended_rx) = tokio::sync::mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         hub: Mutex::new(hub),
         blobs,
         sessions: Mutex::new(HashMap::new()),
         challenges: Mutex::new(HashMap::new()),
         annotation_docs: Mutex::new(docs),
+        appended,
         live,
         config: config.clone(),
     });
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let refresher = tokio::spawn(refresh_loop(shared.clone(), stop_rx.clone()));
+    let fan_out = tokio::spawn(live::fan_out(shared.clone(), appended_rx));
     let inbox = if config.inbox {
         Some(inbox::start(shared.clone(), stop_rx.clone())?)
     } else {
@@ -290,6 +293,7 @@ pub async fn run(
     };
     stopper.abort();
     refresher.abort();
+    fan_out.abort();
     drop(inbox);
     served.map_err(|source| HubError::Io {
         path: config.data.clone(),
