@@ -137,10 +137,23 @@ fn poll_of(c: &Client) -> Option<Poll> {
 }
 
 /// Waits until `pred` holds for the device's poll; returns when it saw it.
-async fn until(c: Arc<Client>, pred: impl Fn(&Poll) -> bool) -> Instant {
+/// The check runs off the async runtime, as the app's reads do: locking a
+/// device folder on a runtime thread while that device applies a batch
+/// stalled the runtime the hub and every device share.
+async fn until(c: Arc<Client>, pred: fn(&Poll) -> bool) -> Instant {
     let mut changes = c.changes();
     loop {
-        if poll_of(&c).is_some_and(|p| pred(&p)) {
+        let seen = c
+            .with_dir(move |d| {
+                d.store()
+                    .state()
+                    .meetings
+                    .get(&MeetingId::new(MEETING))
+                    .and_then(|m| m.polls.get(&PollId::new(POLL)))
+                    .is_some_and(pred)
+            })
+            .await;
+        if seen {
             return Instant::now();
         }
         if changes.changed().await.is_err() {
