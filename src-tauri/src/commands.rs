@@ -12,7 +12,7 @@ use tauri::{AppHandle, Emitter, Runtime, State};
 
 type Res<T> = Result<T, CmdError>;
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     Timestamp(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

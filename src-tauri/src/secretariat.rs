@@ -12,6 +12,7 @@
 //! refused write is retried once on the fresh state: writes are all or
 //! nothing, so a retry cannot double anything.
 
+use crate::commands::now;
 use crate::dto::CmdError;
 use phonghop_core::*;
 use phonghop_hub::server::{self, ServerConfig};
@@ -33,15 +34,6 @@ impl From<HubError> for CmdError {
     fn from(e: HubError) -> Self {
         CmdError::new(e.code(), e.to_string())
     }
-}
-
-fn now() -> Timestamp {
-    Timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
-    )
 }
 
 /// How the embedded hub is served; saved next to the hub so the next
@@ -845,6 +837,29 @@ pub async fn sec_pick_pdfs<R: Runtime>(app: AppHandle<R>) -> Res<Vec<String>> {
         .collect())
 }
 
+/// Analyses a PDF in a child process of this app (`pdf analyze-worker`),
+/// off the async runtime: a broken or hostile file cannot take the app down.
+async fn analyse(file: &Path) -> Res<phonghop_pdf::Analysis> {
+    let worker = std::env::current_exe()
+        .map_err(|e| CmdError::new("io", format!("cannot find the app's own executable: {e}")))?;
+    let f = file.to_path_buf();
+    tauri::async_runtime::spawn_blocking(move || {
+        if !f.is_file() {
+            return Err(CmdError::new(
+                "no_such_file",
+                format!("{}: no such file", f.display()),
+            ));
+        }
+        Ok(phonghop_pdf::analyze_isolated(
+            &worker,
+            &f,
+            ANALYSIS_TIMEOUT,
+        )?)
+    })
+    .await
+    .map_err(|e| CmdError::new("internal", e.to_string()))?
+}
+
 /// Who may read the papers being attached.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -899,8 +914,6 @@ pub async fn sec_add_papers<R: Runtime>(
             ))
         }
     };
-    let worker = std::env::current_exe()
-        .map_err(|e| CmdError::new("io", format!("cannot find the app's own executable: {e}")))?;
     let total = paths.len();
     let mut out = Vec::with_capacity(total);
     for (i, path) in paths.into_iter().enumerate() {
@@ -921,19 +934,7 @@ pub async fn sec_add_papers<R: Runtime>(
             );
         };
         progress("analysing", None);
-        let (w, f) = (worker.clone(), file.clone());
-        let analysis = tauri::async_runtime::spawn_blocking(move || {
-            if !f.is_file() {
-                return Err(CmdError::new(
-                    "no_such_file",
-                    format!("{}: no such file", f.display()),
-                ));
-            }
-            Ok(phonghop_pdf::analyze_isolated(&w, &f, ANALYSIS_TIMEOUT)?)
-        })
-        .await
-        .map_err(|e| CmdError::new("internal", e.to_string()))
-        .and_then(|r| r);
+        let analysis = analyse(&file).await;
         let stored = match analysis {
             Ok(a) => {
                 progress("storing", None);
@@ -1003,15 +1004,8 @@ pub async fn sec_add_version(
     paper: String,
     path: String,
 ) -> Res<u32> {
-    let worker = std::env::current_exe()
-        .map_err(|e| CmdError::new("io", format!("cannot find the app's own executable: {e}")))?;
     let file = PathBuf::from(&path);
-    let f = file.clone();
-    let analysis = tauri::async_runtime::spawn_blocking(move || {
-        phonghop_pdf::analyze_isolated(&worker, &f, ANALYSIS_TIMEOUT)
-    })
-    .await
-    .map_err(|e| CmdError::new("internal", e.to_string()))??;
+    let analysis = analyse(&file).await?;
     sec.with_hub(move |h| {
         let doc = DocumentId::new(paper.clone());
         let current = h
