@@ -465,7 +465,8 @@ export class DevBackend implements Backend {
         received: p.ballots.size,
         notVoted: p.secret ? [] : notVoted.map(name),
         notVotedCount: notVoted.length,
-        counts: p.status === "closed" || chair ? counts : null,
+        // As the hub: live counts of a secret poll would tell who chose what.
+        counts: p.status === "closed" || (chair && !p.secret) ? counts : null,
         presentAtOpen: p.presentAtOpen,
         outcome: p.outcome,
         myChoice: mine?.choice ?? (p.secret ? null : (p.ballots.get(myId) ?? null)),
