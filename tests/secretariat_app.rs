@@ -199,6 +199,21 @@ async fn flow(
         ],
     )
     .await?;
+    // Reworded in place.
+    click(s, &format!("{} {}", tid("sec-item-1"), tid("item-edit"))).await?;
+    set_value(s, &tid("item-edit-title"), "Khai mạc kỳ họp thứ năm").await?;
+    set_value(s, &tid("item-edit-presenter"), CHAIR).await?;
+    click(s, &tid("item-edit-save")).await?;
+    wait_agenda(
+        s,
+        &[
+            "1 Khai mạc kỳ họp thứ năm",
+            "2 Tờ trình số 45/TTr-UBND",
+            "2.1 Dự thảo Nghị quyết",
+            "3 Bế mạc kỳ họp",
+        ],
+    )
+    .await?;
 
     // The hub's own record agrees (the CLI reads the same folder).
     let hub_dir = sec_data.join("secretariat-hub");

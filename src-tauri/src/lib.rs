@@ -143,6 +143,7 @@ pub fn run() {
             secretariat::sec_save_meeting,
             secretariat::sec_add_item,
             secretariat::sec_move_item,
+            secretariat::sec_edit_item,
             secretariat::sec_add_person,
             secretariat::sec_add_member,
             secretariat::sec_publish,

@@ -737,6 +737,31 @@ pub async fn sec_add_item(
     .await
 }
 
+/// Rewords item `number`: title, presenter, planned minutes.
+#[tauri::command]
+pub async fn sec_edit_item(
+    sec: State<'_, Secretariat>,
+    meeting: String,
+    number: String,
+    title: String,
+    presenter: Option<String>,
+    planned_minutes: Option<u32>,
+) -> Res<()> {
+    let title = non_empty("title", &title)?;
+    let presenter = optional(presenter);
+    sec.with_hub(move |h| {
+        h.edit_agenda_item(
+            &meeting,
+            &number,
+            &title,
+            presenter.clone(),
+            planned_minutes,
+        )
+        .map(|_| ())
+    })
+    .await
+}
+
 /// Moves item `number` to `position` under `parent` (None: top level).
 #[tauri::command]
 pub async fn sec_move_item(

@@ -292,6 +292,24 @@ pub enum AgendaCmd {
         #[arg(long)]
         minutes: Option<u32>,
     },
+    /// Reword an item: title, presenter, planned minutes (others kept).
+    Edit {
+        /// Meeting id.
+        #[arg(long)]
+        meeting: String,
+        /// The item's number.
+        #[arg(long)]
+        number: String,
+        /// New title.
+        #[arg(long)]
+        title: Option<String>,
+        /// New presenter.
+        #[arg(long)]
+        presenter: Option<String>,
+        /// New planned minutes.
+        #[arg(long)]
+        minutes: Option<u32>,
+    },
     /// Move an item (with its sub-items); every number after it follows.
     Move {
         /// Meeting id.
@@ -322,6 +340,30 @@ pub fn agenda(data: Option<&Path>, cmd: AgendaCmd) -> Result<()> {
         } => {
             hub.add_agenda_item(&meeting, &number, &title, presenter, minutes)?;
             println!("Added agenda item {number}: {title}");
+        }
+        AgendaCmd::Edit {
+            meeting,
+            number,
+            title,
+            presenter,
+            minutes,
+        } => {
+            let current = hub
+                .meeting(&meeting)?
+                .item_by_number(&number)
+                .cloned()
+                .ok_or_else(|| phonghop_hub::HubError::UnknownItem {
+                    meeting: meeting.clone(),
+                    number: number.clone(),
+                })?;
+            hub.edit_agenda_item(
+                &meeting,
+                &number,
+                title.as_deref().unwrap_or(&current.title),
+                presenter.or(current.presenter),
+                minutes.or(current.planned_minutes),
+            )?;
+            print!("{}", show::agenda(hub.meeting(&meeting)?));
         }
         AgendaCmd::Move {
             meeting,

@@ -386,6 +386,23 @@ fn agenda_move_renumbers_and_meeting_edit_keeps_what_is_not_given() {
     ]);
     assert!(err.contains("no agenda item 7"), "{err}");
     assert_eq!(snapshot(&d), before, "a refused move changed nothing");
+    let shown = ok(&[
+        "--data",
+        data,
+        "agenda",
+        "edit",
+        "--meeting",
+        "m",
+        "--number",
+        "3",
+        "--title",
+        "Tờ trình số 45/TTr-UBND",
+    ]);
+    assert!(shown.contains("Tờ trình số 45/TTr-UBND"), "{shown}");
+    assert!(
+        shown.contains("3.1"),
+        "the sub-item stays under it: {shown}"
+    );
 
     ok(&[
         "--data",

@@ -94,6 +94,17 @@ pub enum Event {
         /// 1-based place among siblings; later siblings shift down.
         position: u32,
     },
+    /// An agenda item's wording is corrected (its place is unchanged).
+    AgendaItemEdited {
+        /// The item.
+        item: AgendaItemId,
+        /// Title.
+        title: String,
+        /// Who presents it.
+        presenter: Option<String>,
+        /// Planned minutes.
+        planned_minutes: Option<u32>,
+    },
     /// An agenda item moves (reorder by drag); numbers follow.
     AgendaItemMoved {
         /// The item.
@@ -288,6 +299,7 @@ impl Event {
             Event::SessionStarted { .. } => "session_started",
             Event::SessionClosed { .. } => "session_closed",
             Event::AgendaItemAdded { .. } => "agenda_item_added",
+            Event::AgendaItemEdited { .. } => "agenda_item_edited",
             Event::AgendaItemMoved { .. } => "agenda_item_moved",
             Event::CurrentItemSet { .. } => "current_item_set",
             Event::ChairFocusSet { .. } => "chair_focus_set",

@@ -600,6 +600,23 @@ fn apply_meeting(
             m.agenda.insert(item.id.clone(), item.clone());
             Ok(vec![Touched::Agenda(mid)])
         }
+        Event::AgendaItemEdited {
+            item,
+            title,
+            presenter,
+            planned_minutes,
+        } => {
+            m.require_open_for("change the agenda")?;
+            non_empty("title", title)?;
+            let it = m
+                .agenda
+                .get_mut(item)
+                .ok_or_else(|| missing("agenda item", item))?;
+            it.title = title.clone();
+            it.presenter = presenter.clone();
+            it.planned_minutes = *planned_minutes;
+            Ok(vec![Touched::Agenda(mid)])
+        }
         Event::AgendaItemMoved {
             item,
             parent,

@@ -421,3 +421,56 @@ fn a_paper_is_retitled_and_bad_retitles_change_nothing() {
         "missing",
     );
 }
+
+#[test]
+fn an_agenda_item_is_reworded_in_place_and_bad_edits_change_nothing() {
+    let mut s = meeting_in_session();
+    let a1 = AgendaItemId::new("a1");
+    s.apply(
+        &log(),
+        &Event::AgendaItemEdited {
+            item: a1.clone(),
+            title: "Khai mạc kỳ họp (sửa)".into(),
+            presenter: Some("Phó Chủ tịch HĐND tỉnh".into()),
+            planned_minutes: Some(15),
+        },
+    )
+    .expect("edit");
+    let m = &s.meetings[&mid()];
+    let it = &m.agenda[&a1];
+    assert_eq!(
+        (
+            it.title.as_str(),
+            it.presenter.as_deref(),
+            it.planned_minutes
+        ),
+        (
+            "Khai mạc kỳ họp (sửa)",
+            Some("Phó Chủ tịch HĐND tỉnh"),
+            Some(15)
+        )
+    );
+    assert_eq!(m.numbered_agenda()[0].number, "1", "its place is unchanged");
+    refused(
+        &mut s,
+        &log(),
+        &Event::AgendaItemEdited {
+            item: a1,
+            title: String::new(),
+            presenter: None,
+            planned_minutes: None,
+        },
+        "invalid",
+    );
+    refused(
+        &mut s,
+        &log(),
+        &Event::AgendaItemEdited {
+            item: AgendaItemId::new("khong-co"),
+            title: "Mục".into(),
+            presenter: None,
+            planned_minutes: None,
+        },
+        "missing",
+    );
+}

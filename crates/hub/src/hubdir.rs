@@ -207,6 +207,36 @@ impl HubDir {
         Ok(())
     }
 
+    /// Rewords agenda item `number` (title, presenter, planned minutes).
+    pub fn edit_agenda_item(
+        &mut self,
+        meeting: &str,
+        number: &str,
+        title: &str,
+        presenter: Option<String>,
+        planned_minutes: Option<u32>,
+    ) -> Result<AgendaItemId, HubError> {
+        let item = self
+            .meeting(meeting)?
+            .item_by_number(number)
+            .ok_or_else(|| HubError::UnknownItem {
+                meeting: meeting.into(),
+                number: number.into(),
+            })?
+            .id
+            .clone();
+        self.append(
+            &LogId::Meeting(MeetingId::new(meeting)),
+            &[Event::AgendaItemEdited {
+                item: item.clone(),
+                title: title.trim().to_string(),
+                presenter,
+                planned_minutes,
+            }],
+        )?;
+        Ok(item)
+    }
+
     /// Moves agenda item `number` to `position` (1-based) among the
     /// children of `parent_number` (None: top level). Numbers follow from
     /// positions, so every item after it is renumbered by the move itself.

@@ -128,6 +128,7 @@ export interface SecretariatApi {
   /** Adds at the end of `parent`'s items; returns the new number. */
   addItem(meeting: string, parent: string | null, title: string, presenter: string, plannedMinutes: number | null): Promise<string>;
   moveItem(meeting: string, number: string, parent: string | null, position: number): Promise<void>;
+  editItem(meeting: string, number: string, title: string, presenter: string, plannedMinutes: number | null): Promise<void>;
   /** `code`: the person's id on the hub (e.g. a delegate number); generated when empty. */
   addPerson(name: string, title: string, unit: string, code?: string): Promise<string>;
   addMember(meeting: string, person: string, role: RoleCode): Promise<void>;
@@ -187,6 +188,9 @@ export class TauriSecretariat implements SecretariatApi {
   }
   moveItem(meeting: string, number: string, parent: string | null, position: number) {
     return this.#call<void>("sec_move_item", { meeting, number, parent, position });
+  }
+  editItem(meeting: string, number: string, title: string, presenter: string, plannedMinutes: number | null) {
+    return this.#call<void>("sec_edit_item", { meeting, number, title, presenter, plannedMinutes });
   }
   addPerson(name: string, title: string, unit: string, code = "") {
     return this.#call<string>("sec_add_person", { name, title, unit, code });
