@@ -171,17 +171,18 @@ impl Secretariat {
                 format!("cannot listen on {ip}:{}: {e}", settings.port),
             )
         })?;
-        let host = if settings.lan {
-            phonghop_hub::serving::lan_address().unwrap_or_else(|| "127.0.0.1".into())
-        } else {
-            "127.0.0.1".into()
-        };
-        let invite_address = if settings.lan {
-            let cert = server::tls::HubCert::load_or_create(&self.root)?;
-            format!("{host}:{}/{}", settings.port, cert.fingerprint())
-        } else {
-            format!("{host}:{}", settings.port)
-        };
+        // Invites point here, as they point at a `phonghop hub` (same rule).
+        let invite_address = phonghop_hub::serving::Serving {
+            listen: listener
+                .local_addr()
+                .map_err(|e| CmdError::new("io", e.to_string()))?,
+            tls: settings.lan,
+            fingerprint: match settings.lan {
+                true => Some(server::tls::HubCert::load_or_create(&self.root)?.fingerprint()),
+                false => None,
+            },
+        }
+        .invite_address();
         let mut config = ServerConfig::new(&self.root);
         config.tls = settings.lan;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

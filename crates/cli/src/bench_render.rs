@@ -73,6 +73,40 @@ pub fn run(cmd: BenchCmd) -> ExitCode {
     }
 }
 
+/// Where a network benchmark keeps its hub and devices: `--dir` (created
+/// if needed, kept) or a temporary folder removed when this is dropped.
+pub(crate) struct WorkDir {
+    path: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl WorkDir {
+    pub(crate) fn new(dir: Option<&Path>) -> anyhow::Result<WorkDir> {
+        use anyhow::Context;
+        Ok(match dir {
+            Some(d) => {
+                std::fs::create_dir_all(d)
+                    .with_context(|| format!("cannot create {}", d.display()))?;
+                WorkDir {
+                    path: d.to_path_buf(),
+                    _tmp: None,
+                }
+            }
+            None => {
+                let tmp = tempfile::tempdir().context("cannot make a temporary folder")?;
+                WorkDir {
+                    path: tmp.path().to_path_buf(),
+                    _tmp: Some(tmp),
+                }
+            }
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }

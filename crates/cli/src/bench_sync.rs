@@ -65,22 +65,8 @@ const PARALLEL: usize = 3;
 
 /// Runs the benchmark.
 pub fn run(args: SyncArgs) -> Result<()> {
-    let tmp;
-    let work = match &args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
-            d.clone()
-        }
-        None => {
-            tmp = tempfile::tempdir().context("cannot make a temporary folder")?;
-            tmp.path().to_path_buf()
-        }
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    rt.block_on(bench(&args, &work))
+    let work = crate::bench_render::WorkDir::new(args.dir.as_deref())?;
+    crate::net_cmd::runtime()?.block_on(bench(&args, work.path()))
 }
 
 fn paper<'a>(file: &'a Path, analysis: &'a phonghop_pdf::Analysis) -> NewPaper<'a> {

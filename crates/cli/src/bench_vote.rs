@@ -51,22 +51,8 @@ const LIMIT: Duration = Duration::from_secs(120);
 
 /// Runs the benchmark.
 pub fn run(args: VoteArgs) -> Result<()> {
-    let tmp;
-    let work = match &args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
-            d.clone()
-        }
-        None => {
-            tmp = tempfile::tempdir().context("cannot make a temporary folder")?;
-            tmp.path().to_path_buf()
-        }
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    rt.block_on(bench(&args, &work))
+    let work = crate::bench_render::WorkDir::new(args.dir.as_deref())?;
+    crate::net_cmd::runtime()?.block_on(bench(&args, work.path()))
 }
 
 fn delegate(n: usize) -> String {

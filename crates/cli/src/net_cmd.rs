@@ -17,7 +17,7 @@ fn data(data: Option<&Path>) -> Result<&Path> {
     data.ok_or_else(|| anyhow!("no data folder: pass --data DIR or set PHONGHOP_DATA"))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
