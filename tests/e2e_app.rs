@@ -92,21 +92,13 @@ fn app_join_read_search_annotate_offline_and_sync() -> Result<()> {
         .build()?;
     let result = rt.block_on(async {
         let client = driver.session(&app).await?;
-        let flow = tokio::time::timeout(FLOW_LIMIT, flow(&client, &mut hub, &invite, &shots)).await;
-        let flow = match flow {
-            Ok(r) => r,
-            Err(_) => Err(anyhow::anyhow!(
-                "the flow did not finish within {FLOW_LIMIT:?}"
-            )),
-        };
-        if flow.is_err() {
-            if let Ok(p) = screenshot(&client, &shots, "failure").await {
-                eprintln!("e2e: failure screenshot: {}", p.display());
-            }
-        }
-        // Ends the session: WebKitWebDriver closes the app.
-        let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
-        flow
+        run_flow(
+            &[(&client, "failure")],
+            FLOW_LIMIT,
+            &shots,
+            flow(&client, &mut hub, &invite, &shots),
+        )
+        .await
     });
     // Guards stop tauri-driver (SIGTERM), Xvfb and the hub in this order.
     drop(driver);

@@ -60,23 +60,16 @@ fn secretariat_builds_publishes_and_a_delegate_receives_it() -> Result<()> {
     let result = rt.block_on(async {
         let s = sec_driver.session(&app).await?;
         let d = del_driver.session(&app).await?;
-        let flow = tokio::time::timeout(
+        run_flow(
+            &[
+                (&s, "secretariat-failure"),
+                (&d, "secretariat-failure-delegate"),
+            ],
             FLOW_LIMIT,
+            &shots,
             flow(&s, &d, port, &paper, &damaged, &sec_data, &phonghop, &shots),
         )
         .await
-        .unwrap_or_else(|_| {
-            Err(anyhow::anyhow!(
-                "the flow did not finish within {FLOW_LIMIT:?}"
-            ))
-        });
-        if flow.is_err() {
-            let _ = screenshot(&s, &shots, "secretariat-failure").await;
-            let _ = screenshot(&d, &shots, "secretariat-failure-delegate").await;
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(10), s.close()).await;
-        let _ = tokio::time::timeout(Duration::from_secs(10), d.close()).await;
-        flow
     });
     drop(sec_driver);
     drop(del_driver);
@@ -405,7 +398,7 @@ fn secretariat_works_on_a_running_headless_hub() -> Result<()> {
         .build()?;
     let result = rt.block_on(async {
         let s = driver.session(&app).await?;
-        let flow = tokio::time::timeout(FLOW_LIMIT, async {
+        let flow = async {
             click(&s, &tid("open-secretariat")).await?;
             // A folder that is no hub: refused, named.
             set_value(
@@ -447,18 +440,14 @@ fn secretariat_works_on_a_running_headless_hub() -> Result<()> {
             )?;
             ensure!(joined.contains(DELEGATE), "joined: {joined}");
             Ok(())
-        })
+        };
+        run_flow(
+            &[(&s, "secretariat-attached-failure")],
+            FLOW_LIMIT,
+            &shots,
+            flow,
+        )
         .await
-        .unwrap_or_else(|_| {
-            Err(anyhow::anyhow!(
-                "the flow did not finish within {FLOW_LIMIT:?}"
-            ))
-        });
-        if flow.is_err() {
-            let _ = screenshot(&s, &shots, "secretariat-attached-failure").await;
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(10), s.close()).await;
-        flow
     });
     drop(driver);
     drop(xvfb);

@@ -539,6 +539,31 @@ impl Drop for Driver {
     }
 }
 
+/// Runs `flow` within `limit`; if it fails, saves a screenshot of each
+/// window as `shots/<name>.png`; then ends every WebDriver session (which
+/// closes its app), whatever happened.
+pub async fn run_flow(
+    windows: &[(&Client, &str)],
+    limit: Duration,
+    shots: &Path,
+    flow: impl std::future::Future<Output = Result<()>>,
+) -> Result<()> {
+    let out = tokio::time::timeout(limit, flow)
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the flow did not finish within {limit:?}")));
+    if out.is_err() {
+        for (c, name) in windows {
+            if let Ok(p) = screenshot(c, shots, name).await {
+                eprintln!("e2e: failure screenshot: {}", p.display());
+            }
+        }
+    }
+    for (c, _) in windows {
+        let _ = tokio::time::timeout(Duration::from_secs(10), (*c).clone().close()).await;
+    }
+    out
+}
+
 /// `[data-testid="ID"]`
 pub fn tid(id: &str) -> String {
     format!("[data-testid=\"{id}\"]")
