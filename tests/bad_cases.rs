@@ -224,7 +224,7 @@ async fn every_bad_case_is_refused() -> Result<()> {
         a.status == StatusCode::UNAUTHORIZED && a.code() == "bad_signature",
         &a,
     );
-    let expired_code = hub.hub()?.create_invite(&delegate(4), 1, Timestamp(0))?;
+    let expired_code = hub.write(|h| h.create_invite(&delegate(4), 1, Timestamp(0)))?;
     let used = hub.invite(&delegate(4))?;
     let used_code = used.split(['@', ':']).nth(1).unwrap().to_string();
     let fresh_dir = hub.client_dir("dung-mot-lan");
@@ -463,9 +463,8 @@ async fn every_bad_case_is_refused() -> Result<()> {
     // --- A revoked device is refused and wipes its copy on next contact.
     assert!(c3.dir().lock().unwrap().blobs().has(&open_sha));
     let mut d3 = RawDevice::of(&c3, addr);
-    hub.hub()?
-        .revoke_device(c3.pairing().device.as_str(), now())?;
-    // The running hub picks up the CLI's append within its 300 ms refresh.
+    hub.write(|h| h.revoke_device(c3.pairing().device.as_str(), now()))?;
+    // Revoked through the running hub (the folder's one writer).
     let deadline = std::time::Instant::now() + LIMIT;
     let a = loop {
         let a = d3.sign_in().await?;
@@ -508,7 +507,8 @@ fn hub_events(hub: &TestHub, log: &LogId) -> Result<Vec<Event>> {
 /// only every 300 ms. A confidential paper added by the CLI while the hub
 /// ran was sent in clear to readers outside its list until the refresh
 /// (an unknown paper counted as readable), and its blob was refused to the
-/// reader it was meant for. Now every request catches up first.
+/// reader it was meant for. Now the hub is the folder's one writer: the
+/// paper is in its state the moment it is appended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_confidential_paper_added_while_the_hub_runs_is_redacted_at_once() -> Result<()> {
     let pdfs = tempfile::tempdir()?;
@@ -526,14 +526,13 @@ async fn a_confidential_paper_added_while_the_hub_runs_is_redacted_at_once() -> 
         .await?
         .json()?;
 
-    let mut cli = hub.hub()?;
     let secret = Paper {
         file: text_pdf(pdfs.path(), "bien-ban-mat", "c", 2)?,
         item: None,
         confidentiality: Confidentiality::Named(vec![PersonId::new(delegate(1))]),
     };
-    let doc = phonghop_tests::hub::add_paper(&mut cli, MEETING, &secret)?;
-    // No waiting: ask at once, well inside the hub's 300 ms refresh period.
+    let doc = hub.write(|h| phonghop_tests::hub::add_paper(h, MEETING, &secret))?;
+    // No waiting: ask at once.
     let page: EntriesResponse = d2
         .get(&format!(
             "/v1/meetings/{MEETING}/events?after={}",

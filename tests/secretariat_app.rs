@@ -6,7 +6,10 @@
 //! meeting's inbox folder shown on screen attached by the hub), adds members and
 //! publishes; an invite made on screen lets a second app window — a
 //! delegate — join that hub and receive the meeting and its paper; the
-//! secretary then revokes that device.
+//! secretary then revokes that device. The `phonghop` CLI, run on the
+//! app's hub folder while the app serves it, reads it and writes through
+//! the app's hub (the folder's one writer): a person it adds shows on the
+//! secretary's screen.
 //!
 //! What is driven through the screen and what is not: everything except
 //! the choice of files. The system file picker is a native GTK dialog and
@@ -29,6 +32,8 @@ const DELEGATE: &str = "Trần Thị Bình";
 const TITLE: &str = "Kỳ họp thứ năm";
 const BODY: &str = "HĐND xã An Bình";
 const PAPER_TITLE: &str = "Tờ trình số 45/TTr-UBND về đầu tư công năm 2026";
+/// Added by the `phonghop` CLI while the app's hub runs.
+const CLI_PERSON: &str = "Lê Văn Cường";
 
 #[test]
 fn secretariat_builds_publishes_and_a_delegate_receives_it() -> Result<()> {
@@ -225,6 +230,22 @@ async fn flow(
         .and_then(|l| l.split('\t').next())
         .context(format!("the meeting is not on the hub: {listed}"))?
         .to_string();
+    // A CLI write while the app's hub runs: it goes through that hub (the
+    // app holds the folder; the CLI finds its admin endpoint).
+    let added = cli(
+        phonghop,
+        [
+            "--data".as_ref(),
+            hub_dir.as_os_str(),
+            "person".as_ref(),
+            "add".as_ref(),
+            "--name".as_ref(),
+            CLI_PERSON.as_ref(),
+            "--id".as_ref(),
+            "them-tu-dong-lenh".as_ref(),
+        ],
+    )?;
+    ensure!(added.trim() == "them-tu-dong-lenh", "person add: {added}");
 
     // --- papers: a good one on item 2.1, then a damaged one (refused, nothing changes)
     attach_papers(s, &meeting, Some("2.1"), &[paper], "public", "done").await?;
@@ -310,6 +331,8 @@ async fn flow(
 
     // --- an invite, made on screen, typed into the delegate's app
     click(s, &tid("tab-people")).await?;
+    // (The person the CLI added through the app's hub is listed.)
+    wait_attr(s, &tid("person-them-tu-dong-lenh"), "data-name", CLI_PERSON).await?;
     click(
         s,
         &format!(

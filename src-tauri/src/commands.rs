@@ -200,6 +200,7 @@ pub async fn save_annotation(
     Ok(AnnotationView::from(phonghop_client::LocalAnnotation {
         annotation: a,
         state: phonghop_client::PendingState::Saved,
+        refusal: None,
     }))
 }
 
@@ -395,6 +396,59 @@ pub async fn command_state(state: State<'_, AppState>, command_id: String) -> Re
         Ok(CommandState::new(&id, ack.as_ref()))
     })
     .await
+}
+
+/// A meeting's outbox commands that have not settled, oldest first:
+/// waiting for the hub (with the last failure, if any) or refused and not
+/// yet dismissed (with the hub's code and reason), each with what it
+/// concerns, so the UI shows the reason next to that thing.
+#[tauri::command]
+pub async fn list_outbox(state: State<'_, AppState>, meeting_id: String) -> Res<Vec<OutboxItem>> {
+    let c = state.client()?;
+    c.with_dir(move |d| {
+        Ok(d.unsettled(&MeetingId::new(meeting_id))?
+            .into_iter()
+            .map(OutboxItem::from)
+            .collect())
+    })
+    .await
+}
+
+/// Entries of the meeting the hub sent that this device could not apply:
+/// kept in their chain, not applied, syncing went on (each is a bug to
+/// report to the secretariat).
+#[tauri::command]
+pub async fn list_set_aside(
+    state: State<'_, AppState>,
+    meeting_id: String,
+) -> Res<Vec<SetAsideEntry>> {
+    let c = state.client()?;
+    c.with_dir(move |d| {
+        let meeting = LogId::Meeting(MeetingId::new(&meeting_id)).key();
+        let personal = format!("p/{meeting_id}/");
+        Ok(d.store()
+            .quarantined()
+            .map_err(phonghop_client::ClientError::from)?
+            .into_iter()
+            .filter(|q| q.log == meeting || q.log.starts_with(&personal))
+            .map(SetAsideEntry::from)
+            .collect())
+    })
+    .await
+}
+
+/// The person has seen a refusal: it leaves the lists (the outbox row
+/// stays as the device's record).
+#[tauri::command]
+pub async fn dismiss_refusal(state: State<'_, AppState>, command_id: String) -> Res<()> {
+    let c = state.client()?;
+    let dismissed = c
+        .with_dir(move |d| d.dismiss(&CommandId::new(command_id), now()))
+        .await?;
+    if dismissed {
+        c.touch();
+    }
+    Ok(())
 }
 
 /// Versions per (meeting, paper), to notice new versions.

@@ -294,9 +294,13 @@ pub struct AnnotationView {
     /// Last change, ms.
     #[serde(default)]
     pub updated_at: i64,
-    /// saved / sent (ignored on input).
+    /// saved / sent / refused (ignored on input).
     #[serde(default = "saved")]
     pub state: PendingState,
+    /// Why the last change made on this device was refused (state
+    /// `refused`), until dismissed (ignored on input).
+    #[serde(default, skip_deserializing)]
+    pub refusal: Option<OutboxRefusal>,
 }
 
 fn saved() -> PendingState {
@@ -317,6 +321,7 @@ impl From<LocalAnnotation> for AnnotationView {
             visibility: a.visibility,
             updated_at: a.updated_at.0,
             state: l.state,
+            refusal: l.refusal.map(OutboxRefusal::from),
         }
     }
 }
@@ -569,6 +574,106 @@ impl CommandState {
     }
 }
 
+/// A refused outbox command: which one (to dismiss it), the code and
+/// the reason the hub (or the transport) gave.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxRefusal {
+    /// The refused command.
+    pub command_id: String,
+    /// Stable code (`too_large`, `poll_status`, …).
+    pub code: String,
+    /// The hub's reason.
+    pub message: String,
+}
+
+impl From<phonghop_client::Refusal> for OutboxRefusal {
+    fn from(r: phonghop_client::Refusal) -> Self {
+        OutboxRefusal {
+            command_id: r.command.to_string(),
+            code: r.code,
+            message: r.message,
+        }
+    }
+}
+
+/// What an outbox command is about: `annotation`, `poll`,
+/// `speaker_request` (with `id`), `attendance`, `session`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConcernDto {
+    /// The kind of thing.
+    pub kind: &'static str,
+    /// Its id, for things that have one.
+    pub id: Option<String>,
+    /// An annotation's paper and page (0-based), to show it there.
+    pub document_id: Option<String>,
+    /// Page, 0-based.
+    pub page: Option<u32>,
+}
+
+/// One outbox command that has not settled: waiting for the hub, or
+/// refused and not yet dismissed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxItem {
+    /// The command id.
+    pub command_id: String,
+    /// The command's type (`add_annotation`, `cast_ballot`, …).
+    pub command: String,
+    /// What it is about.
+    pub concern: ConcernDto,
+    /// pending / refused.
+    pub state: phonghop_client::OutboxState,
+    /// The refusal, when refused.
+    pub refusal: Option<OutboxRefusal>,
+    /// Failed sends so far that may pass (network, 5xx), while pending.
+    pub attempts: u32,
+    /// The latest of those failures, while pending.
+    pub last_error: Option<String>,
+    /// When it was made on this device, ms.
+    pub created_at: i64,
+}
+
+impl From<phonghop_client::OutboxEntry> for OutboxItem {
+    fn from(e: phonghop_client::OutboxEntry) -> Self {
+        use phonghop_client::Concern;
+        let (document_id, page) = match e.command() {
+            Command::AddAnnotation { annotation, .. }
+            | Command::EditAnnotation { annotation, .. } => {
+                (Some(annotation.document.to_string()), Some(annotation.page))
+            }
+            _ => (None, None),
+        };
+        let (kind, id) = match e.concern() {
+            Concern::Annotation(a) => ("annotation", Some(a.to_string())),
+            Concern::Poll(p) => ("poll", Some(p.to_string())),
+            Concern::SpeakerRequest(r) => ("speaker_request", Some(r.to_string())),
+            Concern::Attendance => ("attendance", None),
+            Concern::Session => ("session", None),
+        };
+        let command = serde_json::to_value(e.command())
+            .ok()
+            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+            .unwrap_or_default();
+        OutboxItem {
+            command_id: e.id().to_string(),
+            command,
+            concern: ConcernDto {
+                kind,
+                id,
+                document_id,
+                page,
+            },
+            state: e.state,
+            refusal: e.refusal.map(OutboxRefusal::from),
+            attempts: e.attempts,
+            last_error: e.last_error,
+            created_at: e.created_at.0,
+        }
+    }
+}
+
 /// One of my ballots found in this device's outbox.
 #[derive(Debug, Clone)]
 pub struct MyBallot {
@@ -696,6 +801,8 @@ pub struct SessionView {
     status: &'static str,
     current_item: Option<String>,
     chair_focus: Option<ChairFocusDto>,
+    /// The chair shows a paper this member does not receive.
+    chair_focus_withheld: bool,
     attendance: AttendanceDto,
     speakers: Vec<SpeakerDto>,
     polls: Vec<PollDto>,
@@ -814,6 +921,7 @@ impl SessionView {
                 document_id: d.to_string(),
                 page: *page,
             }),
+            chair_focus_withheld: m.chair_focus_withheld,
             attendance: AttendanceDto {
                 present: present_n,
                 total,
@@ -901,5 +1009,26 @@ mod tests {
     fn bad_ids_are_refused_with_a_code() {
         let e = action(r#"{"type":"give_floor","request":"../x"}"#).err();
         assert_eq!(e.map(|e| e.code), Some("bad_request".to_string()));
+    }
+}
+
+/// An entry the hub sent that this device could not apply (set aside).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetAsideEntry {
+    log: String,
+    seq: u64,
+    code: String,
+    reason: String,
+}
+
+impl From<phonghop_store::Quarantined> for SetAsideEntry {
+    fn from(q: phonghop_store::Quarantined) -> SetAsideEntry {
+        SetAsideEntry {
+            log: q.log,
+            seq: q.seq,
+            code: q.code,
+            reason: q.reason,
+        }
     }
 }

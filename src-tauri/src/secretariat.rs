@@ -3,20 +3,22 @@
 //! server as `phonghop hub`, and the commands behind the secretariat's
 //! screens (meetings, agenda, papers, people, devices, invites).
 //!
-//! The commands write through their own [`HubDir`] on the hub folder, as
-//! the `phonghop` CLI does; the server catches up with those writes before
-//! every request and every 300 ms, and pushes them live (the path the CLI
-//! and the inbox already use, covered by the hub's tests). Each command
-//! first catches up with what the server appended (a delegate's ballot, a
-//! chair's command) and, if the server appended in between anyway, the
-//! refused write is retried once on the fresh state: writes are all or
-//! nothing, so a retry cannot double anything.
+//! A hub folder has one writer. The embedded hub is a [`server::Hub`]: the
+//! screens write through it — the same writer as the server's requests —
+//! and what each write appends reaches the devices at once. Attached to
+//! the folder of a `phonghop hub` running on this computer, the app reads
+//! through a read-only view that catches up with that hub before each
+//! read, and sends its writes to that hub's admin endpoint (or writes the
+//! folder itself while no hub runs), exactly as the `phonghop` CLI does.
+//! Every write is an [`AdminOp`], carried out by the hub's one
+//! [`phonghop_hub::admin::execute`].
 
 use crate::commands::now;
 use crate::dto::CmdError;
 use phonghop_core::*;
+use phonghop_hub::admin::{AdminOp, Done};
 use phonghop_hub::server::{self, ServerConfig};
-use phonghop_hub::{HubDir, HubError, NewMeeting, NewPaper, NewPerson};
+use phonghop_hub::{HubDir, HubError, INVITE_TTL_MS};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -25,8 +27,6 @@ use tauri::{AppHandle, Emitter, Runtime, State};
 
 type Res<T> = Result<T, CmdError>;
 
-/// How long an invite code stays valid: a week, enough to prepare a session.
-const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
 /// A paper whose analysis takes longer is refused (a hostile or broken file).
 const ANALYSIS_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -62,6 +62,25 @@ struct Attachment {
     attach: PathBuf,
 }
 
+/// The hub folder the screens work on.
+#[derive(Clone)]
+enum Backing {
+    /// This app's own hub: the folder's one writer.
+    Embedded {
+        hub: server::Hub,
+        /// Opened to be served with TLS (a [`server::Hub`] is served once,
+        /// with its own settings).
+        tls: bool,
+        /// Already handed to a server.
+        served: bool,
+    },
+    /// A `phonghop hub` folder: read here, written through that hub.
+    Attached {
+        dir: PathBuf,
+        view: Arc<Mutex<HubDir>>,
+    },
+}
+
 /// The secretariat's state, managed by Tauri.
 pub struct Secretariat {
     /// The embedded hub's folder.
@@ -70,14 +89,21 @@ pub struct Secretariat {
     attachment_file: PathBuf,
     /// The folder of a hub served by `phonghop hub`, when attached to one.
     attached: Mutex<Option<PathBuf>>,
-    hub: Arc<Mutex<Option<HubDir>>>,
+    hub: Mutex<Option<Backing>>,
     serving: Mutex<Option<Serving>>,
     serve_error: Mutex<Option<CmdError>>,
 }
 
+fn no_hub() -> CmdError {
+    CmdError::new(
+        "no_hub",
+        "this app has no meeting hub yet: create one first",
+    )
+}
+
 impl Secretariat {
-    /// The state for an app data folder; opens and serves the embedded hub
-    /// if this app already has one.
+    /// The state for an app data folder; opens the embedded hub (or the
+    /// attached folder) if this app already has one.
     pub fn new(data: &Path) -> Secretariat {
         let attachment_file = data.join("secretariat.json");
         let attached = std::fs::read(&attachment_file)
@@ -88,14 +114,28 @@ impl Secretariat {
             root: data.join("secretariat-hub"),
             attachment_file,
             attached: Mutex::new(attached.clone()),
-            hub: Arc::new(Mutex::new(None)),
+            hub: Mutex::new(None),
             serving: Mutex::new(None),
             serve_error: Mutex::new(None),
         };
-        let folder = attached.unwrap_or_else(|| s.root.clone());
+        let folder = attached.clone().unwrap_or_else(|| s.root.clone());
         if folder.join("hub.db").exists() {
-            match HubDir::open(&folder) {
-                Ok(h) => *s.hub.lock().unwrap_or_else(|p| p.into_inner()) = Some(h),
+            let opened = match attached {
+                Some(dir) => HubDir::open_read_only(&dir).map(|v| Backing::Attached {
+                    dir,
+                    view: Arc::new(Mutex::new(v)),
+                }),
+                None => {
+                    let tls = s.saved_settings().is_some_and(|st| st.lan);
+                    server::Hub::open(s.config(tls)).map(|hub| Backing::Embedded {
+                        hub,
+                        tls,
+                        served: false,
+                    })
+                }
+            };
+            match opened {
+                Ok(b) => *s.hub.lock().unwrap_or_else(|p| p.into_inner()) = Some(b),
                 Err(e) => *s.serve_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.into()),
             }
         }
@@ -106,6 +146,24 @@ impl Secretariat {
         self.root.join("app-server.json")
     }
 
+    fn saved_settings(&self) -> Option<ServeSettings> {
+        let text = std::fs::read_to_string(self.settings_path()).ok()?;
+        match serde_json::from_str::<ServeSettings>(&text) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!(error = %e, "unreadable app-server.json");
+                None
+            }
+        }
+    }
+
+    /// The embedded hub's server settings.
+    fn config(&self, tls: bool) -> ServerConfig {
+        let mut config = ServerConfig::new(&self.root);
+        config.tls = tls;
+        config
+    }
+
     fn attached(&self) -> Option<PathBuf> {
         self.attached
             .lock()
@@ -113,11 +171,19 @@ impl Secretariat {
             .clone()
     }
 
+    fn backing(&self) -> Res<Backing> {
+        self.hub
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(no_hub)
+    }
+
     /// `host:port[/fp]` for invites: the embedded server's, or what the
     /// attached hub recorded in its `serving.json`.
     fn invite_address(&self) -> Option<String> {
         match self.attached() {
-            Some(dir) => phonghop_hub::serving::Serving::read(&dir).map(|s| s.invite_address()),
+            Some(dir) => phonghop_hub::admin::running(&dir).map(|s| s.invite_address()),
             None => self
                 .serving
                 .lock()
@@ -132,17 +198,11 @@ impl Secretariat {
         if self.attached().is_some() {
             return;
         }
-        let Ok(text) = std::fs::read_to_string(self.settings_path()) else {
-            return;
-        };
-        match serde_json::from_str::<ServeSettings>(&text) {
-            Ok(settings) => {
-                if let Err(e) = self.serve(settings) {
-                    tracing::error!(error = %e.message, "cannot serve the embedded hub");
-                    *self.serve_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                }
+        if let Some(settings) = self.saved_settings() {
+            if let Err(e) = self.serve(settings) {
+                tracing::error!(error = %e.message, "cannot serve the embedded hub");
+                *self.serve_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
             }
-            Err(e) => tracing::error!(error = %e, "unreadable app-server.json"),
         }
     }
 
@@ -181,16 +241,40 @@ impl Secretariat {
                 true => Some(server::tls::HubCert::load_or_create(&self.root)?.fingerprint()),
                 false => None,
             },
+            admin: None,
+            pid: None,
         }
         .invite_address();
-        let mut config = ServerConfig::new(&self.root);
-        config.tls = settings.lan;
+        // A hub is served once, with its settings: another port or reach
+        // gets the folder opened again, once the old server let it go.
+        let hub = {
+            let mut backing = self.hub.lock().unwrap_or_else(|p| p.into_inner());
+            let hub = match backing.take() {
+                Some(Backing::Embedded { hub, tls, served }) if !served && tls == settings.lan => {
+                    hub
+                }
+                Some(Backing::Embedded { hub, .. }) => {
+                    drop(hub);
+                    server::Hub::open(self.config(settings.lan))?
+                }
+                other => {
+                    *backing = other;
+                    return Err(no_hub());
+                }
+            };
+            *backing = Some(Backing::Embedded {
+                hub: hub.clone(),
+                tls: settings.lan,
+                served: true,
+            });
+            hub
+        };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tauri::async_runtime::spawn(async move {
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            if let Err(e) = server::run(listener, config, shutdown).await {
+            if let Err(e) = server::serve(hub, listener, shutdown).await {
                 tracing::error!(error = %e, "the embedded hub stopped");
             }
         });
@@ -221,34 +305,44 @@ impl Secretariat {
         }
     }
 
-    /// Runs `f` on the hub off the UI thread, after catching up with the
-    /// server's writes; a write that lost a race with the server is retried
-    /// once on the fresh state.
-    async fn with_hub<T: Send + 'static>(
+    /// Reads the hub folder off the UI thread: the embedded hub's state, or
+    /// the attached folder after catching up with its hub.
+    async fn read<T: Send + 'static>(
         &self,
-        f: impl Fn(&mut HubDir) -> Result<T, HubError> + Send + 'static,
+        f: impl FnOnce(&HubDir) -> Result<T, HubError> + Send + 'static,
     ) -> Res<T> {
-        let hub = self.hub.clone();
-        tauri::async_runtime::spawn_blocking(move || {
-            let mut guard = hub.lock().unwrap_or_else(|p| p.into_inner());
-            let h = guard.as_mut().ok_or_else(|| {
-                CmdError::new(
-                    "no_hub",
-                    "this app has no meeting hub yet: create one first",
-                )
-            })?;
-            h.refresh()?;
-            match f(h) {
-                Err(HubError::Store(phonghop_store::StoreError::Sqlite { .. })) => {
-                    h.refresh()?;
-                    Ok(f(h)?)
-                }
-                other => Ok(other?),
-            }
-        })
-        .await
-        .map_err(|e| CmdError::new("internal", e.to_string()))?
+        match self.backing()? {
+            Backing::Embedded { hub, .. } => Ok(hub.read(f).await?),
+            Backing::Attached { view, .. } => tauri::async_runtime::spawn_blocking(move || {
+                let mut v = view.lock().unwrap_or_else(|p| p.into_inner());
+                v.refresh()?;
+                Ok(f(&v)?)
+            })
+            .await
+            .map_err(|e| CmdError::new("internal", e.to_string()))?,
+        }
     }
+
+    /// One write through the folder's one writer: the embedded hub, or the
+    /// attached folder's hub (its admin endpoint), as the CLI does.
+    async fn write(&self, op: AdminOp) -> Res<Done> {
+        match self.backing()? {
+            Backing::Embedded { hub, .. } => Ok(hub.admin(op).await?.done),
+            Backing::Attached { dir, .. } => tauri::async_runtime::spawn_blocking(move || {
+                Ok(phonghop_hub::admin::submit(&dir, op, now())?.done)
+            })
+            .await
+            .map_err(|e| CmdError::new("internal", e.to_string()))?,
+        }
+    }
+}
+
+/// The hub did something else than asked (never expected).
+fn unexpected(done: Done) -> CmdError {
+    CmdError::new(
+        "internal",
+        format!("unexpected answer from the hub: {done:?}"),
+    )
 }
 
 // ------------------------------------------------------------------ DTOs
@@ -559,7 +653,7 @@ fn optional(v: Option<String>) -> Option<String> {
 pub fn sec_status(sec: State<'_, Secretariat>) -> SecStatus {
     let hub = sec.hub.lock().unwrap_or_else(|p| p.into_inner()).is_some();
     if let Some(dir) = sec.attached() {
-        let running = phonghop_hub::serving::Serving::read(&dir);
+        let running = phonghop_hub::admin::running(&dir);
         return SecStatus {
             hub,
             error: running.is_none().then(|| {
@@ -602,15 +696,23 @@ pub fn sec_status(sec: State<'_, Secretariat>) -> SecStatus {
 #[tauri::command]
 pub async fn sec_attach_hub(sec: State<'_, Secretariat>, folder: String) -> Res<SecStatus> {
     let dir = PathBuf::from(folder.trim());
-    let opened = HubDir::open(&dir)?;
+    let d = dir.clone();
+    let view = tauri::async_runtime::spawn_blocking(move || HubDir::open_read_only(&d))
+        .await
+        .map_err(|e| CmdError::new("internal", e.to_string()))??;
     let json = serde_json::to_vec_pretty(&Attachment {
         attach: dir.clone(),
     })
     .map_err(|e| CmdError::new("io", e.to_string()))?;
     std::fs::write(&sec.attachment_file, json)
         .map_err(|e| CmdError::new("io", format!("{}: {e}", sec.attachment_file.display())))?;
-    *sec.attached.lock().unwrap_or_else(|p| p.into_inner()) = Some(dir);
-    *sec.hub.lock().unwrap_or_else(|p| p.into_inner()) = Some(opened);
+    // This app's own hub (if any) stops: the attached folder's hub serves.
+    sec.shutdown();
+    *sec.attached.lock().unwrap_or_else(|p| p.into_inner()) = Some(dir.clone());
+    *sec.hub.lock().unwrap_or_else(|p| p.into_inner()) = Some(Backing::Attached {
+        dir,
+        view: Arc::new(Mutex::new(view)),
+    });
     Ok(sec_status(sec))
 }
 
@@ -623,7 +725,11 @@ pub async fn sec_create_hub(
     {
         let mut hub = sec.hub.lock().unwrap_or_else(|p| p.into_inner());
         if hub.is_none() {
-            *hub = Some(HubDir::init(&sec.root)?);
+            *hub = Some(Backing::Embedded {
+                hub: server::Hub::new(HubDir::init(&sec.root)?, sec.config(settings.lan))?,
+                tls: settings.lan,
+                served: false,
+            });
         }
     }
     sec.serve(settings)?;
@@ -639,7 +745,7 @@ pub async fn sec_serve(sec: State<'_, Secretariat>, settings: ServeSettings) -> 
 
 #[tauri::command]
 pub async fn sec_overview(sec: State<'_, Secretariat>) -> Res<SecOverview> {
-    sec.with_hub(|h| Ok(overview(h))).await
+    sec.read(|h| Ok(overview(h))).await
 }
 
 /// Meeting details as the editor sends them.
@@ -665,34 +771,29 @@ pub async fn sec_save_meeting(sec: State<'_, Secretariat>, form: MeetingForm) ->
     let title = non_empty("title", &form.title)?;
     let place = optional(form.place);
     let starts_at = form.starts_at.map(Timestamp);
-    let id = form.id;
-    let code = optional(form.code);
-    sec.with_hub(move |h| {
-        let m = NewMeeting {
-            id: code.clone(),
-            body: body.clone(),
-            title: title.clone(),
+    let op = match form.id {
+        Some(meeting) => AdminOp::EditMeeting {
+            meeting,
+            body: Some(body),
+            title: Some(title),
+            starts_at: Some(starts_at),
+            place: Some(place),
+        },
+        // Its inbox folder (see SecMeeting::inbox) is made with it.
+        None => AdminOp::CreateMeeting {
+            id: optional(form.code),
+            body,
+            title,
             starts_at,
-            place: place.clone(),
-        };
-        match &id {
-            Some(id) => {
-                h.edit_meeting(id, m)?;
-                Ok(id.clone())
-            }
-            None => {
-                let id = h.create_meeting(m, now())?;
-                // The folder the secretary may save PDFs into (see SecMeeting::inbox).
-                let inbox = h.root().join("inbox").join(id.as_str());
-                std::fs::create_dir_all(&inbox).map_err(|source| HubError::Io {
-                    path: inbox,
-                    source,
-                })?;
-                Ok(id.to_string())
-            }
+            place,
+        },
+    };
+    match sec.write(op).await? {
+        Done::MeetingCreated { meeting } | Done::MeetingEdited { meeting } => {
+            Ok(meeting.to_string())
         }
-    })
-    .await
+        other => Err(unexpected(other)),
+    }
 }
 
 /// Adds an item at the end of `parent`'s children (numbered automatically).
@@ -706,36 +807,18 @@ pub async fn sec_add_item(
     planned_minutes: Option<u32>,
 ) -> Res<String> {
     let title = non_empty("title", &title)?;
-    let presenter = optional(presenter);
-    sec.with_hub(move |h| {
-        let m = h.meeting(&meeting)?;
-        let parent_id = match &parent {
-            Some(n) => Some(
-                m.item_by_number(n)
-                    .ok_or_else(|| HubError::UnknownItem {
-                        meeting: meeting.clone(),
-                        number: n.clone(),
-                    })?
-                    .id
-                    .clone(),
-            ),
-            None => None,
-        };
-        let next = m.children.get(&parent_id).map_or(0, Vec::len) + 1;
-        let number = match &parent {
-            Some(p) => format!("{p}.{next}"),
-            None => next.to_string(),
-        };
-        h.add_agenda_item(
-            &meeting,
-            &number,
-            &title,
-            presenter.clone(),
-            planned_minutes,
-        )?;
-        Ok(number)
-    })
-    .await
+    let op = AdminOp::AddAgendaItem {
+        meeting,
+        number: None,
+        under: parent,
+        title,
+        presenter: optional(presenter),
+        planned_minutes,
+    };
+    match sec.write(op).await? {
+        Done::AgendaItemAdded { number, .. } => Ok(number),
+        other => Err(unexpected(other)),
+    }
 }
 
 /// Rewords item `number`: title, presenter, planned minutes.
@@ -749,18 +832,15 @@ pub async fn sec_edit_item(
     planned_minutes: Option<u32>,
 ) -> Res<()> {
     let title = non_empty("title", &title)?;
-    let presenter = optional(presenter);
-    sec.with_hub(move |h| {
-        h.edit_agenda_item(
-            &meeting,
-            &number,
-            &title,
-            presenter.clone(),
-            planned_minutes,
-        )
-        .map(|_| ())
+    sec.write(AdminOp::EditAgendaItem {
+        meeting,
+        number,
+        title: Some(title),
+        presenter: Some(optional(presenter)),
+        planned_minutes: Some(planned_minutes),
     })
-    .await
+    .await?;
+    Ok(())
 }
 
 /// Moves item `number` to `position` under `parent` (None: top level).
@@ -772,11 +852,14 @@ pub async fn sec_move_item(
     parent: Option<String>,
     position: u32,
 ) -> Res<()> {
-    sec.with_hub(move |h| {
-        h.move_agenda_item(&meeting, &number, parent.as_deref(), position)?;
-        Ok(())
+    sec.write(AdminOp::MoveAgendaItem {
+        meeting,
+        number,
+        under: parent,
+        position,
     })
-    .await
+    .await?;
+    Ok(())
 }
 
 #[tauri::command]
@@ -788,17 +871,16 @@ pub async fn sec_add_person(
     code: Option<String>,
 ) -> Res<String> {
     let name = non_empty("name", &name)?;
-    let (title, unit, code) = (optional(title), optional(unit), optional(code));
-    sec.with_hub(move |h| {
-        Ok(h.add_person(NewPerson {
-            id: code.clone(),
-            name: name.clone(),
-            title: title.clone(),
-            unit: unit.clone(),
-        })?
-        .to_string())
-    })
-    .await
+    let op = AdminOp::AddPerson {
+        id: optional(code),
+        name,
+        title: optional(title),
+        unit: optional(unit),
+    };
+    match sec.write(op).await? {
+        Done::PersonAdded { person } => Ok(person.to_string()),
+        other => Err(unexpected(other)),
+    }
 }
 
 #[tauri::command]
@@ -809,13 +891,19 @@ pub async fn sec_add_member(
     role: String,
 ) -> Res<()> {
     let role = parse_role(&role)?;
-    sec.with_hub(move |h| h.add_member(&meeting, &person, role))
-        .await
+    sec.write(AdminOp::AddMember {
+        meeting,
+        person,
+        role,
+    })
+    .await?;
+    Ok(())
 }
 
 #[tauri::command]
 pub async fn sec_publish(sec: State<'_, Secretariat>, meeting: String) -> Res<()> {
-    sec.with_hub(move |h| h.publish(&meeting, now())).await
+    sec.write(AdminOp::Publish { meeting }).await?;
+    Ok(())
 }
 
 #[tauri::command]
@@ -826,20 +914,24 @@ pub async fn sec_invite(sec: State<'_, Secretariat>, person: String) -> Res<SecI
             "the hub is not running: start it before making invites",
         )
     })?;
-    let at = now();
-    let code = sec
-        .with_hub(move |h| h.create_invite(&person, INVITE_TTL_MS, at))
-        .await?;
-    Ok(SecInvite {
-        invite: format!("phonghop:{code}@{address}"),
-        code,
-        expires_at: at.0 + INVITE_TTL_MS,
-    })
+    let op = AdminOp::CreateInvite {
+        person,
+        ttl_ms: INVITE_TTL_MS,
+    };
+    match sec.write(op).await? {
+        Done::InviteCreated { code, expires_at } => Ok(SecInvite {
+            invite: format!("phonghop:{code}@{address}"),
+            code,
+            expires_at: expires_at.0,
+        }),
+        other => Err(unexpected(other)),
+    }
 }
 
 #[tauri::command]
 pub async fn sec_revoke_device(sec: State<'_, Secretariat>, device: String) -> Res<()> {
-    sec.with_hub(move |h| h.revoke_device(&device, now())).await
+    sec.write(AdminOp::RevokeDevice { device }).await?;
+    Ok(())
 }
 
 /// Opens the system's file picker for PDFs; the chosen paths (none if
@@ -861,6 +953,12 @@ pub async fn sec_pick_pdfs<R: Runtime>(app: AppHandle<R>) -> Res<Vec<String>> {
         .filter_map(|f| f.into_path().ok())
         .map(|p| p.display().to_string())
         .collect())
+}
+
+/// A chosen file's full path: the hub that stores it (a `phonghop hub`,
+/// when attached) reads it from its own working folder.
+fn absolute(path: &str) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path))
 }
 
 /// Analyses a PDF in a child process of this app (`pdf analyze-worker`),
@@ -943,7 +1041,7 @@ pub async fn sec_add_papers<R: Runtime>(
     let total = paths.len();
     let mut out = Vec::with_capacity(total);
     for (i, path) in paths.into_iter().enumerate() {
-        let file = PathBuf::from(&path);
+        let file = absolute(&path);
         let name = file
             .file_name()
             .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
@@ -970,20 +1068,19 @@ pub async fn sec_add_papers<R: Runtime>(
                     confidentiality.clone(),
                     file.clone(),
                 );
-                sec.with_hub(move |h| {
-                    h.add_paper(
-                        &m,
-                        NewPaper {
-                            file: &f,
-                            analysis: &a,
-                            item_number: it.as_deref(),
-                            title: None,
-                            confidentiality: c.clone(),
-                        },
-                        now(),
-                    )
-                })
-                .await
+                let op = AdminOp::AddPaper {
+                    meeting: m,
+                    file: f,
+                    analysis: Box::new(a),
+                    item: it,
+                    title: None,
+                    confidentiality: c,
+                };
+                match sec.write(op).await {
+                    Ok(Done::PaperAdded { paper }) => Ok(paper),
+                    Ok(other) => Err(unexpected(other)),
+                    Err(e) => Err(e),
+                }
             }
             Err(e) => Err(e),
         };
@@ -1018,8 +1115,13 @@ pub async fn sec_retitle_paper(
     title: String,
 ) -> Res<()> {
     let title = non_empty("title", &title)?;
-    sec.with_hub(move |h| h.retitle_paper(&meeting, &DocumentId::new(&paper), &title))
-        .await
+    sec.write(AdminOp::RenamePaper {
+        meeting,
+        paper: DocumentId::new(&paper),
+        title,
+    })
+    .await?;
+    Ok(())
 }
 
 /// Publishes a new version of a paper from a PDF file.
@@ -1030,28 +1132,16 @@ pub async fn sec_add_version(
     paper: String,
     path: String,
 ) -> Res<u32> {
-    let file = PathBuf::from(&path);
+    let file = absolute(&path);
     let analysis = analyse(&file).await?;
-    sec.with_hub(move |h| {
-        let doc = DocumentId::new(paper.clone());
-        let current = h
-            .meeting(&meeting)?
-            .documents
-            .get(&doc)
-            .map(|d| d.confidentiality.clone())
-            .unwrap_or(Confidentiality::Public);
-        h.add_version(
-            &meeting,
-            &doc,
-            NewPaper {
-                file: &file,
-                analysis: &analysis,
-                item_number: None,
-                title: None,
-                confidentiality: current,
-            },
-            now(),
-        )
-    })
-    .await
+    let op = AdminOp::AddVersion {
+        meeting,
+        paper: DocumentId::new(&paper),
+        file,
+        analysis: Box::new(analysis),
+    };
+    match sec.write(op).await? {
+        Done::VersionAdded { version, .. } => Ok(version),
+        other => Err(unexpected(other)),
+    }
 }

@@ -3,12 +3,17 @@
 //! `127.0.0.1` from its own tokio runtime — so the test can *kill* it
 //! (drop every task and socket at once, as a crash would) and start it
 //! again on the same port, which the clients' pairings name.
+//!
+//! While it runs the hub is the folder's one writer: the test writes
+//! through it ([`TestHub::write`], [`TestHub::admin`]), as the app's
+//! screens and the CLI do, and reads a read-only view ([`TestHub::hub`]).
 
 use anyhow::{Context, Result};
 use phonghop_client::Client;
 use phonghop_core::*;
+use phonghop_hub::admin::{self, AdminOp, AdminReply, Route};
 use phonghop_hub::server::{self, ServerConfig};
-use phonghop_hub::{HubDir, NewMeeting, NewPaper, NewPerson};
+use phonghop_hub::{HubDir, HubError, NewMeeting, NewPaper, NewPerson};
 use phonghop_store::Store;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -51,6 +56,8 @@ impl Paper {
 struct Running {
     rt: tokio::runtime::Runtime,
     _stop: tokio::sync::oneshot::Sender<()>,
+    /// The folder's one writer, which the server serves.
+    hub: server::Hub,
 }
 
 /// A hub data folder and, when started, its server.
@@ -164,10 +171,73 @@ impl TestHub {
         self.tmp.path()
     }
 
-    /// A second handle on the data folder, as the CLI would open it while
-    /// the hub runs (the server picks up its appends within 300 ms).
+    /// The data folder: while the hub runs, a read-only view (as the CLI's
+    /// reads open it); otherwise open for writing, as the CLI's writes do
+    /// when no hub runs. Write to a running hub with [`TestHub::write`].
     pub fn hub(&self) -> Result<HubDir> {
-        Ok(HubDir::open(&self.data)?)
+        Ok(match &self.running {
+            Some(_) => HubDir::open_read_only(&self.data)?,
+            None => HubDir::open(&self.data)?,
+        })
+    }
+
+    /// The running hub (the folder's one writer), if it runs.
+    pub fn server(&self) -> Option<server::Hub> {
+        self.running.as_ref().map(|r| r.hub.clone())
+    }
+
+    /// Runs `f` on the folder's one writer: through the running hub (which
+    /// publishes what it appends to the devices at once), or on the folder
+    /// opened here when no hub runs.
+    pub fn write<T, E>(&self, f: impl FnOnce(&mut HubDir) -> Result<T, E>) -> Result<T>
+    where
+        anyhow::Error: From<E> + From<HubError>,
+    {
+        Ok(match &self.running {
+            Some(r) => r.hub.write_blocking(f)?,
+            None => f(&mut HubDir::open(&self.data)?)?,
+        })
+    }
+
+    /// One secretariat operation, as the CLI sends it: through this test's
+    /// hub if it runs, else through whichever hub serves the folder (its
+    /// admin endpoint), else on the folder directly.
+    pub fn admin(&self, op: AdminOp) -> Result<AdminReply> {
+        Ok(match &self.running {
+            Some(r) => r.hub.write_blocking(|h| admin::execute(h, op, now()))?,
+            None => admin::submit(&self.data, op, now())?,
+        })
+    }
+
+    /// One-time invite codes for `people` (an hour each), made the way
+    /// [`TestHub::admin`] writes.
+    pub fn invite_codes(&self, people: &[String]) -> Result<Vec<String>> {
+        let op = |p: &String| AdminOp::CreateInvite {
+            person: p.clone(),
+            ttl_ms: 3_600_000,
+        };
+        let code = |r: AdminReply| match r.done {
+            admin::Done::InviteCreated { code, .. } => Ok(code),
+            other => anyhow::bail!("not an invite: {other:?}"),
+        };
+        if let Some(r) = &self.running {
+            return r.hub.write_blocking(|h| {
+                people
+                    .iter()
+                    .map(|p| code(admin::execute(h, op(p), now())?))
+                    .collect()
+            });
+        }
+        match admin::route(&self.data)? {
+            Route::Direct(mut h) => people
+                .iter()
+                .map(|p| code(admin::execute(&mut h, op(p), now())?))
+                .collect(),
+            Route::Served(remote) => people
+                .iter()
+                .map(|p| code(remote.send_blocking(op(p), now())?))
+                .collect(),
+        }
     }
 
     /// A read-only look at hub.db (a fresh connection: what is committed).
@@ -206,15 +276,23 @@ impl TestHub {
             .enable_all()
             .build()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        rt.spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.await;
-            };
-            if let Err(e) = server::run(listener, config, shutdown).await {
-                eprintln!("test hub stopped with an error: {e}");
-            }
+        let hub = server::Hub::open(config)?;
+        rt.spawn(server::serve(hub.clone(), listener, async move {
+            let _ = stopped.await;
+        }));
+        self.running = Some(Running {
+            rt,
+            _stop: stop,
+            hub,
         });
-        self.running = Some(Running { rt, _stop: stop });
+        // Up once it has recorded itself for this computer's programs.
+        let up = Instant::now() + Duration::from_secs(10);
+        while phonghop_hub::serving::Serving::answering(&self.data)
+            .is_none_or(|s| s.listen != self.addr())
+        {
+            anyhow::ensure!(Instant::now() < up, "the hub did not start within 10 s");
+            std::thread::sleep(Duration::from_millis(5));
+        }
         Ok(())
     }
 
@@ -223,7 +301,10 @@ impl TestHub {
     pub fn kill(&mut self) {
         if let Some(r) = self.running.take() {
             // Shutting a runtime down blocks; do it off any async context.
-            let t = std::thread::spawn(move || r.rt.shutdown_timeout(Duration::from_secs(5)));
+            // The hub (and the folder's lock) goes with its last task.
+            let Running { rt, hub, .. } = r;
+            drop(hub);
+            let t = std::thread::spawn(move || rt.shutdown_timeout(Duration::from_secs(5)));
             let _ = t.join();
         }
     }
@@ -235,8 +316,7 @@ impl TestHub {
 
     /// A one-time invite string for `person`, pointing at `addr`.
     pub fn invite_at(&self, person: &str, addr: SocketAddr) -> Result<String> {
-        let mut hub = self.hub()?;
-        let code = hub.create_invite(person, 3_600_000, now())?;
+        let code = self.invite_codes(&[person.to_string()])?.remove(0);
         Ok(format!("phonghop:{code}@{addr}"))
     }
 

@@ -39,9 +39,9 @@ pub struct ProxyControl {
     corrupt: Mutex<HashSet<String>>,
     /// Blob answers corrupted so far.
     pub corrupted: AtomicUsize,
-    /// Flip a byte in every `/events` answer that carries a payload.
+    /// Flip a byte in every `/events` or `/feed` answer that carries a payload.
     pub tamper_events: AtomicBool,
-    /// `/events` answers tampered so far.
+    /// `/events` and `/feed` answers tampered so far.
     pub tampered: AtomicUsize,
     /// Hold `/v1/commands` answers after the hub gave them.
     pub hold_commands: AtomicBool,
@@ -203,7 +203,7 @@ async fn forward(State(ctl): State<Arc<ProxyControl>>, req: Request) -> Response
         return std::future::pending::<Response>().await;
     }
     if clean_path.starts_with("/v1/meetings/")
-        && clean_path.ends_with("/events")
+        && (clean_path.ends_with("/events") || clean_path.ends_with("/feed"))
         && ctl.tamper_events.load(Ordering::SeqCst)
     {
         let bytes = match resp.bytes().await {

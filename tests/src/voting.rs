@@ -41,10 +41,9 @@ pub async fn join_all_at(
     people: &[String],
     addr: SocketAddr,
 ) -> Result<Vec<Client>> {
-    let mut dir = hub.hub()?;
+    let codes = hub.invite_codes(people)?;
     let mut jobs = Vec::with_capacity(people.len());
-    for p in people {
-        let code = dir.create_invite(p, 3_600_000, crate::hub::now())?;
+    for (p, code) in people.iter().zip(codes) {
         let invite = format!("phonghop:{code}@{addr}");
         let folder = hub.client_dir(p);
         let label = format!("Máy của {p}");
@@ -54,7 +53,6 @@ pub async fn join_all_at(
                 .with_context(|| format!("pairing a device for {p}"))
         });
     }
-    drop(dir);
     futures_util::stream::iter(jobs)
         .buffered(PAIRING_AT_ONCE)
         .try_collect()

@@ -1,11 +1,16 @@
 //! Secretariat commands: init, people, meetings, agenda, papers, log verify.
 //! Each parses arguments, calls the hub library once, prints the result.
+//!
+//! Reads open the folder read-only. Writes are [`AdminOp`]s sent through
+//! the folder's one writer ([`phonghop_hub::admin::submit`]): the hub
+//! serving it, if one runs, else this process.
 
 use crate::{show, time};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
 use phonghop_core::{Confidentiality, PersonId, Role};
-use phonghop_hub::{HubDir, NewMeeting, NewPaper, NewPerson};
+use phonghop_hub::admin::{AdminOp, AdminReply, Done};
+use phonghop_hub::HubDir;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,8 +21,15 @@ fn data_dir(data: Option<&Path>) -> Result<&Path> {
     data.ok_or_else(|| anyhow!("no data folder: pass --data DIR or set PHONGHOP_DATA"))
 }
 
-fn open(data: Option<&Path>) -> Result<HubDir> {
-    Ok(HubDir::open(data_dir(data)?)?)
+/// The folder, to read (whoever writes it).
+pub(crate) fn read(data: Option<&Path>) -> Result<HubDir> {
+    Ok(HubDir::open_read_only(data_dir(data)?)?)
+}
+
+/// One write, through the folder's one writer (the running hub, or here).
+pub(crate) fn write(data: Option<&Path>, op: AdminOp) -> Result<Done> {
+    let AdminReply { done, .. } = phonghop_hub::admin::submit(data_dir(data)?, op, time::now())?;
+    Ok(done)
 }
 
 /// `phonghop init`.
@@ -53,7 +65,6 @@ pub enum PersonCmd {
 
 /// `phonghop person …`.
 pub fn person(data: Option<&Path>, cmd: PersonCmd) -> Result<()> {
-    let mut hub = open(data)?;
     match cmd {
         PersonCmd::Add {
             name,
@@ -61,15 +72,21 @@ pub fn person(data: Option<&Path>, cmd: PersonCmd) -> Result<()> {
             unit,
             id,
         } => {
-            let id = hub.add_person(NewPerson {
-                id,
-                name,
-                title,
-                unit,
-            })?;
-            println!("{id}");
+            let done = write(
+                data,
+                AdminOp::AddPerson {
+                    id,
+                    name,
+                    title,
+                    unit,
+                },
+            )?;
+            if let Done::PersonAdded { person } = done {
+                println!("{person}");
+            }
         }
         PersonCmd::List => {
+            let hub = read(data)?;
             for p in hub.store().state().directory.persons.values() {
                 println!("{}\t{}\t{}", p.id, p.name, p.title.as_deref().unwrap_or(""));
             }
@@ -183,7 +200,6 @@ pub enum MeetingCmd {
 
 /// `phonghop meeting …`.
 pub fn meeting(data: Option<&Path>, cmd: MeetingCmd) -> Result<()> {
-    let mut hub = open(data)?;
     match cmd {
         MeetingCmd::Create {
             title,
@@ -193,17 +209,19 @@ pub fn meeting(data: Option<&Path>, cmd: MeetingCmd) -> Result<()> {
             id,
         } => {
             let starts_at = starts_at.as_deref().map(time::parse).transpose()?;
-            let id = hub.create_meeting(
-                NewMeeting {
+            let done = write(
+                data,
+                AdminOp::CreateMeeting {
                     id,
                     body,
                     title,
                     starts_at,
                     place,
                 },
-                time::now(),
             )?;
-            println!("{id}");
+            if let Done::MeetingCreated { meeting } = done {
+                println!("{meeting}");
+            }
         }
         MeetingCmd::Edit {
             meeting,
@@ -212,36 +230,41 @@ pub fn meeting(data: Option<&Path>, cmd: MeetingCmd) -> Result<()> {
             starts_at,
             place,
         } => {
-            let m = hub.meeting(&meeting)?;
-            let starts_at = match starts_at.as_deref() {
-                Some(t) => Some(time::parse(t)?),
-                None => m.starts_at,
-            };
-            let edited = NewMeeting {
-                id: None,
-                body: body.unwrap_or_else(|| m.body.clone()),
-                title: title.unwrap_or_else(|| m.title.clone()),
-                starts_at,
-                place: place.or_else(|| m.place.clone()),
-            };
-            hub.edit_meeting(&meeting, edited)?;
+            let starts_at = starts_at.as_deref().map(time::parse).transpose()?;
+            write(
+                data,
+                AdminOp::EditMeeting {
+                    meeting: meeting.clone(),
+                    body,
+                    title,
+                    starts_at: starts_at.map(Some),
+                    place: place.map(Some),
+                },
+            )?;
             println!("Changed meeting {meeting}");
         }
         MeetingCmd::List => {
-            for m in hub.store().state().meetings.values() {
+            for m in read(data)?.store().state().meetings.values() {
                 println!("{}\t{}\t{} — {}", m.id, m.status.code(), m.body, m.title);
             }
         }
-        MeetingCmd::Show { meeting } => print!("{}", show::agenda(hub.meeting(&meeting)?)),
+        MeetingCmd::Show { meeting } => print!("{}", show::agenda(read(data)?.meeting(&meeting)?)),
         MeetingCmd::AddMember {
             meeting,
             person,
             role,
         } => {
-            hub.add_member(&meeting, &person, role.into())?;
+            write(
+                data,
+                AdminOp::AddMember {
+                    meeting,
+                    person,
+                    role: role.into(),
+                },
+            )?;
         }
         MeetingCmd::Export { meeting, out } => {
-            let export = hub.export(&meeting)?;
+            let export = read(data)?.export(&meeting)?;
             let json = serde_json::to_vec_pretty(&export)?;
             std::fs::write(&out, json)
                 .with_context(|| format!("cannot write {}", out.display()))?;
@@ -254,7 +277,7 @@ pub fn meeting(data: Option<&Path>, cmd: MeetingCmd) -> Result<()> {
         }
         MeetingCmd::Minutes { meeting, out_dir } => {
             let font = phonghop_pdf::find_font()?;
-            let f = phonghop_hub::minutes::write_minutes(&hub, &meeting, &out_dir, &font)?;
+            let f = phonghop_hub::minutes::write_minutes(&read(data)?, &meeting, &out_dir, &font)?;
             println!(
                 "Wrote {} ({} polls) and {} ({} pages, a draft for the secretary to check)",
                 f.csv.display(),
@@ -264,7 +287,12 @@ pub fn meeting(data: Option<&Path>, cmd: MeetingCmd) -> Result<()> {
             );
         }
         MeetingCmd::Publish { meeting } => {
-            hub.publish(&meeting, time::now())?;
+            write(
+                data,
+                AdminOp::Publish {
+                    meeting: meeting.clone(),
+                },
+            )?;
             println!("Published meeting {meeting}");
         }
     }
@@ -329,7 +357,6 @@ pub enum AgendaCmd {
 
 /// `phonghop agenda …`.
 pub fn agenda(data: Option<&Path>, cmd: AgendaCmd) -> Result<()> {
-    let mut hub = open(data)?;
     match cmd {
         AgendaCmd::Add {
             meeting,
@@ -338,7 +365,17 @@ pub fn agenda(data: Option<&Path>, cmd: AgendaCmd) -> Result<()> {
             presenter,
             minutes,
         } => {
-            hub.add_agenda_item(&meeting, &number, &title, presenter, minutes)?;
+            write(
+                data,
+                AdminOp::AddAgendaItem {
+                    meeting,
+                    number: Some(number.clone()),
+                    under: None,
+                    title: title.clone(),
+                    presenter,
+                    planned_minutes: minutes,
+                },
+            )?;
             println!("Added agenda item {number}: {title}");
         }
         AgendaCmd::Edit {
@@ -348,22 +385,17 @@ pub fn agenda(data: Option<&Path>, cmd: AgendaCmd) -> Result<()> {
             presenter,
             minutes,
         } => {
-            let current = hub
-                .meeting(&meeting)?
-                .item_by_number(&number)
-                .cloned()
-                .ok_or_else(|| phonghop_hub::HubError::UnknownItem {
+            write(
+                data,
+                AdminOp::EditAgendaItem {
                     meeting: meeting.clone(),
-                    number: number.clone(),
-                })?;
-            hub.edit_agenda_item(
-                &meeting,
-                &number,
-                title.as_deref().unwrap_or(&current.title),
-                presenter.or(current.presenter),
-                minutes.or(current.planned_minutes),
+                    number,
+                    title,
+                    presenter: presenter.map(Some),
+                    planned_minutes: minutes.map(Some),
+                },
             )?;
-            print!("{}", show::agenda(hub.meeting(&meeting)?));
+            print!("{}", show::agenda(read(data)?.meeting(&meeting)?));
         }
         AgendaCmd::Move {
             meeting,
@@ -371,8 +403,16 @@ pub fn agenda(data: Option<&Path>, cmd: AgendaCmd) -> Result<()> {
             to,
             under,
         } => {
-            hub.move_agenda_item(&meeting, &number, under.as_deref(), to)?;
-            print!("{}", show::agenda(hub.meeting(&meeting)?));
+            write(
+                data,
+                AdminOp::MoveAgendaItem {
+                    meeting: meeting.clone(),
+                    number,
+                    under,
+                    position: to,
+                },
+            )?;
+            print!("{}", show::agenda(read(data)?.meeting(&meeting)?));
         }
     }
     Ok(())
@@ -430,7 +470,6 @@ pub fn analyze(file: &Path) -> Result<phonghop_pdf::Analysis> {
 
 /// `phonghop paper …`.
 pub fn paper(data: Option<&Path>, cmd: PaperCmd) -> Result<()> {
-    let mut hub = open(data)?;
     match cmd {
         PaperCmd::Add {
             file,
@@ -440,8 +479,11 @@ pub fn paper(data: Option<&Path>, cmd: PaperCmd) -> Result<()> {
             confidential,
             members_only,
         } => {
-            hub.meeting(&meeting)?;
+            read(data)?.meeting(&meeting)?;
             let analysis = analyze(&file)?;
+            // The hub that stores it may run in another folder.
+            let file = std::fs::canonicalize(&file)
+                .with_context(|| format!("cannot find {}", file.display()))?;
             let confidentiality = if !confidential.is_empty() {
                 Confidentiality::Named(confidential.into_iter().map(PersonId::new).collect())
             } else if members_only {
@@ -449,30 +491,38 @@ pub fn paper(data: Option<&Path>, cmd: PaperCmd) -> Result<()> {
             } else {
                 Confidentiality::Public
             };
-            let id = hub.add_paper(
-                &meeting,
-                NewPaper {
-                    file: &file,
-                    analysis: &analysis,
-                    item_number: item.as_deref(),
+            let (pages, chars) = (analysis.page_count, analysis.char_count());
+            let done = write(
+                data,
+                AdminOp::AddPaper {
+                    meeting,
+                    file: file.clone(),
+                    analysis: Box::new(analysis),
+                    item,
                     title,
                     confidentiality,
                 },
-                time::now(),
             )?;
-            println!(
-                "Added paper {id}: {} ({} pages, {} characters of text)",
-                file.display(),
-                analysis.page_count,
-                analysis.char_count()
-            );
+            if let Done::PaperAdded { paper } = done {
+                println!(
+                    "Added paper {paper}: {} ({pages} pages, {chars} characters of text)",
+                    file.display(),
+                );
+            }
         }
         PaperCmd::Rename {
             paper,
             meeting,
             title,
         } => {
-            hub.retitle_paper(&meeting, &phonghop_core::DocumentId::new(&paper), &title)?;
+            write(
+                data,
+                AdminOp::RenamePaper {
+                    meeting,
+                    paper: phonghop_core::DocumentId::new(&paper),
+                    title: title.clone(),
+                },
+            )?;
             println!("Renamed paper {paper}: {title}");
         }
     }

@@ -133,16 +133,19 @@ fn build_hub(args: &SyncArgs, data: &Path, pdfs: &Path) -> Result<(DocumentId, u
 
 async fn join_all(
     addr: SocketAddr,
-    data: &Path,
+    hub: &server::Hub,
     clients: &Path,
     first: usize,
     count: usize,
     discard: bool,
 ) -> Result<Vec<Client>> {
-    let mut hub = HubDir::open(data)?;
     let mut out = Vec::with_capacity(count);
     for n in first..first + count {
-        let code = hub.create_invite(&format!("dai-bieu-{n}"), 3_600_000, crate::time::now())?;
+        let code = hub
+            .write(move |hub| {
+                hub.create_invite(&format!("dai-bieu-{n}"), 3_600_000, crate::time::now())
+            })
+            .await?;
         let c = Client::join(
             &clients.join(n.to_string()),
             &format!("phonghop:{code}@{addr}"),
@@ -252,11 +255,13 @@ async fn bench(args: &SyncArgs, work: &Path) -> Result<()> {
     config.inbox = false;
     config.pdf_worker = None;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let hub_task = tokio::spawn(server::run(listener, config, async move {
+    // The hub is the folder's one writer: invites and the update go through it.
+    let hub = tokio::task::spawn_blocking(move || server::Hub::open(config)).await??;
+    let hub_task = tokio::spawn(server::serve(hub.clone(), listener, async move {
         let _ = stop_rx.await;
     }));
     let clients_dir = work.join("clients");
-    let clients = join_all(addr, &data, &clients_dir, 1, args.clients, true).await?;
+    let clients = join_all(addr, &hub, &clients_dir, 1, args.clients, true).await?;
     for c in &clients {
         c.pull().await?;
     }
@@ -325,24 +330,26 @@ async fn bench(args: &SyncArgs, work: &Path) -> Result<()> {
     );
 
     // --- Update one paper; what does an up-to-date device download?
-    let keeper = join_all(addr, &data, &clients_dir, 0, 1, false)
+    let keeper = join_all(addr, &hub, &clients_dir, 0, 1, false)
         .await?
         .pop()
         .context("no client")?;
     keeper.sync_once().await?;
     {
-        let mut hub = HubDir::open(&data)?;
         let file = work.join("pdfs").join("to-trinh-cap-nhat.pdf");
         phonghop_pdf::noise_image_pdf(&file, update_bytes, 0x2000)?;
         let analysis = admin::analyze(&file)?;
-        hub.add_version(
-            MEETING,
-            &updated,
-            paper(&file, &analysis),
-            crate::time::now(),
-        )?;
+        hub.write(move |hub| {
+            hub.add_version(
+                MEETING,
+                &updated,
+                paper(&file, &analysis),
+                crate::time::now(),
+            )
+        })
+        .await?;
     }
-    // The running hub notices the CLI-style append within 300 ms.
+    // The hub publishes the new version at once; the device may be mid-pull.
     let mut report = keeper.sync_once().await?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while report.entries == 0 && Instant::now() < deadline {
@@ -358,6 +365,7 @@ async fn bench(args: &SyncArgs, work: &Path) -> Result<()> {
         report.bytes as f64 / update_bytes as f64
     );
     drop(keeper);
+    drop(hub);
     let _ = stop_tx.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), hub_task).await;
     Ok(())

@@ -8,15 +8,17 @@
 //! 2. **Open → visible**: the chair opens a prepared poll; for each device,
 //!    the time from sending `open_poll` until its local state shows the
 //!    poll open (watched through `changes()`).
-//! 3. Every device votes (through its outbox and live loop); once the last
+//! 3. Every device votes at once (through its outbox and live loop); once the last
 //!    ballot is in, the chair closes the poll. **Last ballot → result**:
 //!    for each device, the time from the last ballot's acknowledgment until
 //!    its local state shows the closed poll with its outcome.
 //! 4. **Ballot signatures**: `verify_strict` over the poll's signed ballots
 //!    (as `phonghop audit` does), in a tight loop, per second.
 //!
-//! Goals: open → all devices p99 ≤ 100 ms; last ballot → result on all
-//! devices p99 ≤ 200 ms. Devices, hub and chair share this machine's CPU.
+//! Goals (500 devices, release, this 2-core machine): open → all devices
+//! p99 ≤ 25 ms; 500 ballots sent in one burst all acknowledged within 1 s,
+//! each ballot's ack p99 ≤ 100 ms; last ballot → result on all devices
+//! p99 ≤ 25 ms. Devices, hub and chair share this machine's CPU and disk.
 
 use anyhow::{ensure, Context, Result};
 use clap::Args;
@@ -279,28 +281,28 @@ async fn bench(args: &VoteArgs, work: &Path) -> Result<()> {
     let seen = tokio::time::timeout(LIMIT, futures_util::future::try_join_all(watchers))
         .await
         .context("the open poll did not reach every device")??;
-    stats("open → poll visible on device", opened, &seen, 100.0);
+    stats("open → poll visible on device", opened, &seen, 25.0);
 
-    // Everyone votes; the last ballot's acknowledgment, then close.
+    // Everyone votes at once (one burst, as a hall does when the chair
+    // opens a poll): each device queues its ballot in its outbox and its
+    // live loop sends it. Per ballot: queued → acknowledged on that device.
     let t = Instant::now();
-    let mut ballots = Vec::new();
-    for (i, c) in all.iter().enumerate() {
-        let id = c
-            .submit(Command::CastBallot {
-                meeting: meeting.clone(),
-                poll: PollId::new(POLL),
-                choice: u32::from(i % 4 == 3),
-            })
-            .await?;
-        ballots.push(id);
-    }
     let acked: Vec<_> = all
         .iter()
-        .zip(ballots)
-        .map(|(c, id)| {
+        .enumerate()
+        .map(|(i, c)| {
             let c = c.clone();
+            let meeting = meeting.clone();
             tokio::spawn(async move {
                 let mut changes = c.changes();
+                let queued = Instant::now();
+                let id = c
+                    .submit(Command::CastBallot {
+                        meeting,
+                        poll: PollId::new(POLL),
+                        choice: u32::from(i % 4 == 3),
+                    })
+                    .await?;
                 loop {
                     let id2 = id.clone();
                     if c.with_dir(move |d| d.ack_of(&id2))
@@ -309,10 +311,10 @@ async fn bench(args: &VoteArgs, work: &Path) -> Result<()> {
                         .flatten()
                         .is_some()
                     {
-                        return Instant::now();
+                        return Ok::<_, anyhow::Error>((queued, Instant::now()));
                     }
                     if changes.changed().await.is_err() {
-                        return Instant::now();
+                        return Ok((queued, Instant::now()));
                     }
                 }
             })
@@ -320,11 +322,30 @@ async fn bench(args: &VoteArgs, work: &Path) -> Result<()> {
         .collect();
     let acks = tokio::time::timeout(LIMIT, futures_util::future::try_join_all(acked))
         .await
-        .context("not every ballot was acknowledged")??;
-    let last_ballot = acks.iter().max().copied().unwrap_or_else(Instant::now);
+        .context("not every ballot was acknowledged")??
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+    let last_ballot = acks
+        .iter()
+        .map(|(_, a)| *a)
+        .max()
+        .unwrap_or_else(Instant::now);
+    let burst_ms = last_ballot.duration_since(t).as_secs_f64() * 1000.0;
     println!(
-        "ballots: {n} cast through outboxes and live loops, all acknowledged in {:.0} ms",
-        last_ballot.duration_since(t).as_secs_f64() * 1000.0
+        "ballots: {n} sent in one burst through outboxes and live loops, all acknowledged in {burst_ms:.0} ms (goal ≤ 1000 ms: {})",
+        if burst_ms <= 1000.0 { "met" } else { "NOT met" }
+    );
+    let mut each: Vec<f64> = acks
+        .iter()
+        .map(|(q, a)| a.saturating_duration_since(*q).as_secs_f64() * 1000.0)
+        .collect();
+    each.sort_by(f64::total_cmp);
+    let pct = |p: f64| each[((each.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "ballot queued → acknowledged on its device: p50 {:.1} ms, p99 {:.1} ms (goal p99 ≤ 100 ms: {})",
+        pct(0.5),
+        pct(0.99),
+        if pct(0.99) <= 100.0 { "met" } else { "NOT met" }
     );
     let watchers: Vec<_> = all
         .iter()
@@ -346,8 +367,8 @@ async fn bench(args: &VoteArgs, work: &Path) -> Result<()> {
     let seen = tokio::time::timeout(LIMIT, futures_util::future::try_join_all(watchers))
         .await
         .context("the result did not reach every device")??;
-    stats("last ballot → result on device", last_ballot, &seen, 200.0);
-    stats("(close sent → result on device)", closing, &seen, 200.0);
+    stats("last ballot → result on device", last_ballot, &seen, 25.0);
+    stats("(close sent → result on device)", closing, &seen, 25.0);
     let p = poll_of(&all[0]).context("poll")?;
     let expect_against = (1..=n).filter(|i| i % 4 == 0).count() as u32;
     ensure!(
@@ -365,7 +386,7 @@ async fn bench(args: &VoteArgs, work: &Path) -> Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(10), served).await;
 
     // Ballot signatures, as the audit checks them.
-    let hub = HubDir::open(&data)?;
+    let hub = HubDir::open_read_only(&data)?;
     let state = hub.store().state();
     let mut signed: Vec<(SignedCommand, PublicKey)> = Vec::new();
     for e in hub.store().entries(&LogId::Meeting(meeting.clone()), 0)? {

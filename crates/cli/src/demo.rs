@@ -70,7 +70,7 @@ pub fn run(dir: Option<PathBuf>) -> Result<()> {
     let dir = dir.unwrap_or_else(|| PathBuf::from(".phonghop-demo"));
     let demo = demo_meeting()?;
     let hub = if dir.join("hub.db").exists() {
-        HubDir::open(&dir)?
+        HubDir::open_read_only(&dir)?
     } else {
         build(&dir, &demo)?
     };
@@ -152,5 +152,5 @@ fn build(dir: &std::path::Path, demo: &DemoMeeting) -> Result<HubDir> {
     drop(hub);
     std::fs::rename(&tmp, dir)
         .with_context(|| format!("cannot move the demo hub to {}", dir.display()))?;
-    Ok(HubDir::open(dir)?)
+    Ok(HubDir::open_read_only(dir)?)
 }

@@ -57,7 +57,8 @@ enum Command {
     },
     /// Run the hub server (HTTP on loopback, HTTPS with --tls).
     Hub(net_cmd::HubArgs),
-    /// Make a one-time invite string for a person's device.
+    /// Make a one-time invite string for a person's device (valid 7 days
+    /// unless --hours), or cancel unused ones: `invite cancel PERSON|CODE`.
     Invite(net_cmd::InviteArgs),
     /// List or revoke paired devices.
     #[command(subcommand)]

@@ -2,13 +2,12 @@
 //! join, sync and status (device side).
 
 use crate::time;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use phonghop_client::Client;
 use phonghop_core::protocol::Invite;
+use phonghop_hub::admin::{AdminOp, Done};
 use phonghop_hub::server::{self, tls::HubCert, ServerConfig};
-use phonghop_hub::serving::Serving;
-use phonghop_hub::HubDir;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -55,26 +54,21 @@ pub fn hub(dir: Option<&Path>, args: HubArgs) -> Result<()> {
     let mut config = ServerConfig::new(&dir);
     config.tls = args.tls;
     config.inbox = !args.no_inbox;
-    let fingerprint = if args.tls {
+    if args.tls {
         let cert = HubCert::load_or_create(&dir)?;
         eprintln!(
             "Hub certificate fingerprint (pinned by devices): {}",
             cert.fingerprint()
         );
-        Some(cert.fingerprint())
-    } else {
-        None
-    };
-    // For the secretariat's app working on this folder: where to point invites.
-    Serving {
-        listen: addr,
-        tls: args.tls,
-        fingerprint,
     }
-    .write(&dir)?;
+    // The folder's one writer from here on (refused, naming the holder, if
+    // another hub or program writes it). While it serves it records itself
+    // in DIR/serving.json: the secretariat's app points invites there, and
+    // `phonghop` commands on this folder send their writes to it.
+    let hub = server::Hub::open(config)?;
     // Announce the real port (useful with :0) on stdout for scripts.
     println!("listening on {addr}");
-    let served = runtime()?.block_on(async move {
+    runtime()?.block_on(async move {
         let shutdown = async {
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -84,34 +78,75 @@ pub fn hub(dir: Option<&Path>, args: HubArgs) -> Result<()> {
                 _ = term.recv() => {}
             }
         };
-        server::run(listener, config, shutdown).await
-    });
-    Serving::remove(&dir);
-    served?;
+        server::serve(hub, listener, shutdown).await
+    })?;
     Ok(())
 }
 
 /// `phonghop invite`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct InviteArgs {
+    #[command(subcommand)]
+    cmd: Option<InviteCmd>,
     /// Person id (see `phonghop person list`).
-    person: String,
+    #[arg(required = true)]
+    person: Option<String>,
     /// The address devices use to reach the hub, host:port.
-    #[arg(long)]
-    address: String,
+    #[arg(long, required = true)]
+    address: Option<String>,
     /// The hub serves plain HTTP (loopback demos and tests only).
     #[arg(long)]
     plain: bool,
-    /// Hours the code stays valid.
-    #[arg(long, default_value_t = 72)]
+    /// Hours the code stays valid (default: 7 days).
+    #[arg(long, default_value_t = phonghop_hub::INVITE_TTL_MS / 3_600_000)]
     hours: i64,
 }
 
-/// Prints a one-time invite string for a person.
+/// `phonghop invite …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum InviteCmd {
+    /// Cancel invites that have not been used: all of a person's, or one code.
+    Cancel {
+        /// A person id, or an invite code as printed.
+        person_or_code: String,
+    },
+}
+
+/// Prints a one-time invite string for a person (stdout: the invite alone,
+/// for scripts; stderr: until when it is valid), or cancels invites.
 pub fn invite(dir: Option<&Path>, args: InviteArgs) -> Result<()> {
     let dir = data(dir)?;
-    let mut hub = HubDir::open(dir)?;
-    let code = hub.create_invite(&args.person, args.hours * 3_600_000, time::now())?;
+    if let Some(InviteCmd::Cancel { person_or_code }) = args.cmd {
+        let done = crate::admin::write(
+            Some(dir),
+            AdminOp::CancelInvites {
+                person_or_code: person_or_code.clone(),
+            },
+        )?;
+        if let Done::InvitesCancelled { count } = done {
+            println!("Cancelled {count} unused invite(s) for {person_or_code}");
+        }
+        return Ok(());
+    }
+    let (Some(person), Some(address)) = (args.person, args.address) else {
+        bail!("give the person and --address (see `phonghop invite --help`)");
+    };
+    anyhow::ensure!(
+        args.hours > 0,
+        "--hours must be at least 1 (an invite that is already expired pairs nothing)"
+    );
+    let ttl_ms = args.hours.saturating_mul(3_600_000);
+    let Done::InviteCreated { code, expires_at } = crate::admin::write(
+        Some(dir),
+        AdminOp::CreateInvite {
+            person: person.clone(),
+            ttl_ms,
+        },
+    )?
+    else {
+        bail!("the hub made no invite");
+    };
     let cert_sha256 = if args.plain {
         None
     } else {
@@ -119,10 +154,14 @@ pub fn invite(dir: Option<&Path>, args: InviteArgs) -> Result<()> {
     };
     let invite = Invite {
         code,
-        address: args.address,
+        address,
         cert_sha256,
     };
     println!("{invite}");
+    eprintln!(
+        "Valid until {} (Vietnam time), once; cancel with `phonghop invite cancel {person}`",
+        time::show(expires_at)
+    );
     Ok(())
 }
 
@@ -140,9 +179,9 @@ pub enum DeviceCmd {
 
 /// `phonghop device …`.
 pub fn device(dir: Option<&Path>, cmd: DeviceCmd) -> Result<()> {
-    let mut hub = HubDir::open(data(dir)?)?;
     match cmd {
         DeviceCmd::List => {
+            let hub = crate::admin::read(dir)?;
             let st = hub.store().state();
             for d in st.directory.devices.values() {
                 let who = st
@@ -166,7 +205,12 @@ pub fn device(dir: Option<&Path>, cmd: DeviceCmd) -> Result<()> {
             }
         }
         DeviceCmd::Revoke { device } => {
-            hub.revoke_device(&device, time::now())?;
+            crate::admin::write(
+                dir,
+                AdminOp::RevokeDevice {
+                    device: device.clone(),
+                },
+            )?;
             println!("Revoked device {device}");
         }
     }
@@ -255,5 +299,13 @@ pub fn status(dir: Option<&Path>) -> Result<()> {
     }
     let pending = d.pending()?.len();
     println!("Outbox: {pending} waiting to be sent");
+    // Entries the hub sent that this device could not apply: kept, not
+    // applied, syncing went on. Each one is a bug to report.
+    for q in d.store().quarantined()? {
+        println!(
+            "Set aside: entry {} of log {} could not be applied ({}: {})",
+            q.seq, q.log, q.code, q.reason
+        );
+    }
     Ok(())
 }

@@ -39,16 +39,175 @@ pub enum PendingState {
     Saved,
     /// Acknowledged and applied by the hub ("đã gửi").
     Sent,
+    /// The hub (or the transport) refused the last change made on this
+    /// device ("không được ghi nhận"); the reason is beside it.
+    Refused,
 }
 
 /// An annotation as the device shows it: the hub's copy, overlaid with
-/// writes still in the outbox.
+/// writes still in the outbox and with refusals not yet dismissed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LocalAnnotation {
-    /// The annotation.
+    /// The annotation (for a refused add or edit: the content that was
+    /// refused, so nothing the person wrote silently disappears).
     pub annotation: Annotation,
-    /// Saved locally or sent.
+    /// Saved locally, sent, or refused.
     pub state: PendingState,
+    /// Why the last change was refused (state `Refused`).
+    pub refusal: Option<Refusal>,
+}
+
+/// A command's refusal: the hub's code and reason, or the transport's
+/// refusal of that one request (HTTP 413, 400).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// The refused command (to dismiss it).
+    pub command: CommandId,
+    /// Stable code (`too_large`, `poll_status`, `http_400`, …).
+    pub code: String,
+    /// The reason, for people.
+    pub message: String,
+}
+
+/// Where one outbox command stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Not answered yet; sent (again) on the next flush.
+    Pending,
+    /// Applied by the hub (terminal).
+    Applied,
+    /// Refused (terminal; never sent again).
+    Refused,
+}
+
+/// What a command is about, so a refusal is shown next to that thing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Concern {
+    /// An annotation (add, edit, delete).
+    Annotation(AnnotationId),
+    /// A poll (ballot; the chair's create, open, close).
+    Poll(PollId),
+    /// A request to speak (request, withdraw; the chair's floor).
+    SpeakerRequest(SpeakerRequestId),
+    /// My attendance (check in / out).
+    Attendance,
+    /// The session itself (start, close, current item, chair focus).
+    Session,
+}
+
+impl Concern {
+    /// What `command` is about.
+    pub fn of(command: &Command) -> Concern {
+        match command {
+            Command::AddAnnotation { annotation, .. }
+            | Command::EditAnnotation { annotation, .. } => {
+                Concern::Annotation(annotation.id.clone())
+            }
+            Command::DeleteAnnotation { annotation, .. } => Concern::Annotation(annotation.clone()),
+            Command::CastBallot { poll, .. }
+            | Command::CreatePoll { poll, .. }
+            | Command::OpenPoll { poll, .. }
+            | Command::ClosePoll { poll, .. } => Concern::Poll(poll.clone()),
+            Command::RequestToSpeak { request, .. }
+            | Command::WithdrawRequest { request, .. }
+            | Command::GiveFloor { request, .. }
+            | Command::EndFloor { request, .. } => Concern::SpeakerRequest(request.clone()),
+            Command::CheckIn { .. } => Concern::Attendance,
+            Command::StartSession { .. }
+            | Command::CloseSession { .. }
+            | Command::SetCurrentItem { .. }
+            | Command::SetChairFocus { .. } => Concern::Session,
+        }
+    }
+}
+
+impl std::fmt::Display for Concern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Concern::Annotation(a) => write!(f, "annotation '{a}'"),
+            Concern::Poll(p) => write!(f, "poll '{p}'"),
+            Concern::SpeakerRequest(r) => write!(f, "request to speak '{r}'"),
+            Concern::Attendance => f.write_str("attendance"),
+            Concern::Session => f.write_str("the session"),
+        }
+    }
+}
+
+/// One command in the outbox, with its state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEntry {
+    /// The command as signed.
+    pub signed: SignedCommand,
+    /// When it was queued (device clock).
+    pub created_at: Timestamp,
+    /// Pending, applied or refused.
+    pub state: OutboxState,
+    /// Code and reason, when refused.
+    pub refusal: Option<Refusal>,
+    /// Failed sends that may pass (network, 5xx) so far.
+    pub attempts: u32,
+    /// The latest of those failures ("code: message"), while pending.
+    pub last_error: Option<String>,
+    /// The person has seen the refusal in the app.
+    pub dismissed: bool,
+}
+
+impl OutboxEntry {
+    /// The command id.
+    pub fn id(&self) -> &CommandId {
+        &self.signed.body.id
+    }
+    /// The command.
+    pub fn command(&self) -> &Command {
+        &self.signed.body.command
+    }
+    /// What it is about.
+    pub fn concern(&self) -> Concern {
+        Concern::of(self.command())
+    }
+}
+
+/// The state of an outbox row from its recorded answer.
+fn outbox_state(id: &CommandId, ack: Option<&CommandAck>) -> (OutboxState, Option<Refusal>) {
+    match ack.map(|a| &a.outcome) {
+        None => (OutboxState::Pending, None),
+        Some(CommandOutcome::Applied { .. }) => (OutboxState::Applied, None),
+        Some(CommandOutcome::Refused { code, message }) => (
+            OutboxState::Refused,
+            Some(Refusal {
+                command: id.clone(),
+                code: code.clone(),
+                message: message.clone(),
+            }),
+        ),
+    }
+}
+
+/// What a command does to one person's private annotations in one
+/// meeting (for the quota): the annotation it adds or replaces, or the id
+/// it deletes.
+fn private_change<'a>(
+    command: &'a Command,
+    meeting: &MeetingId,
+    me: &PersonId,
+) -> Option<(&'a AnnotationId, Option<&'a Annotation>)> {
+    match command {
+        Command::AddAnnotation {
+            meeting: m,
+            annotation,
+        }
+        | Command::EditAnnotation {
+            meeting: m,
+            annotation,
+        } if m == meeting && &annotation.author == me => Some((&annotation.id, Some(annotation))),
+        Command::DeleteAnnotation {
+            meeting: m,
+            annotation,
+        } if m == meeting => Some((annotation, None)),
+        _ => None,
+    }
 }
 
 /// An open client folder.
@@ -163,9 +322,14 @@ impl ClientDir {
     }
 
     /// Queues a command: signed and durable in SQLite before this returns,
-    /// so "saved on this device" is true when the UI says it.
+    /// so "saved on this device" is true when the UI says it. A field over
+    /// its size limit, or a private annotation over the person's quota, is
+    /// refused here ([`ClientError::TooLarge`], the limit in the message)
+    /// and never queued; the hub checks the same again.
     pub fn enqueue(&mut self, command: Command, now: Timestamp) -> Result<CommandId, ClientError> {
         let pairing = self.pairing()?.ok_or(ClientError::NotJoined)?;
+        phonghop_core::limits::check_command(&command)?;
+        self.check_private_quota(&command, &pairing.person)?;
         let mut rnd = [0u8; 12];
         getrandom::getrandom(&mut rnd).map_err(|e| ClientError::Protocol(e.to_string()))?;
         let id = CommandId::new(format!("c-{}", hex::encode(rnd)));
@@ -192,6 +356,48 @@ impl ClientDir {
         Ok(id)
     }
 
+    /// The quota on my private annotations in the command's meeting,
+    /// measured on what this device holds: the hub's copy with my queued
+    /// changes on top (the hub checks again against its own copy).
+    fn check_private_quota(&self, command: &Command, me: &PersonId) -> Result<(), ClientError> {
+        let meeting = command.meeting();
+        let Some((id, Some(new))) = private_change(command, meeting, me) else {
+            return Ok(());
+        };
+        if new.visibility != Visibility::Private {
+            return Ok(());
+        }
+        let mut mine: std::collections::BTreeMap<AnnotationId, Annotation> = self
+            .store
+            .state()
+            .meetings
+            .get(meeting)
+            .map(|m| {
+                m.annotations
+                    .values()
+                    .filter(|a| &a.author == me)
+                    .map(|a| (a.id.clone(), a.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for queued in self.pending()? {
+            match private_change(&queued.body.command, meeting, me) {
+                Some((id, Some(a))) => {
+                    mine.insert(id.clone(), a.clone());
+                }
+                Some((id, None)) => {
+                    mine.remove(id);
+                }
+                None => {}
+            }
+        }
+        let before = phonghop_core::limits::private_bytes(mine.values());
+        mine.insert(id.clone(), new.clone());
+        let after = phonghop_core::limits::private_bytes(mine.values());
+        phonghop_core::limits::check_private_quota(before, after)?;
+        Ok(())
+    }
+
     /// Commands not yet acknowledged, oldest first.
     pub fn pending(&self) -> Result<Vec<SignedCommand>, ClientError> {
         let mut stmt = self
@@ -216,14 +422,158 @@ impl ClientDir {
     /// Records the hub's answer for a queued command.
     pub fn acknowledge(&mut self, ack: &CommandAck, now: Timestamp) -> Result<(), ClientError> {
         let json = serde_json::to_string(ack).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        // Committed without waiting for the disk (CONTRIBUTING.md,
+        // "Durability"): if an OS crash loses this answer, the command is
+        // still in the outbox and is sent again; the hub answers a replayed
+        // id with its first answer and applies nothing twice.
+        let conn = self.store.conn();
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| self.sqlite(e))?;
+        let updated = conn.execute(
+            "UPDATE outbox SET acked_at = ?1, ack = ?2 WHERE id = ?3",
+            params![now.0, json, ack.id.as_str()],
+        );
+        let restored = conn.pragma_update(None, "synchronous", "FULL");
+        updated.map_err(|e| self.sqlite(e))?;
+        restored.map_err(|e| self.sqlite(e))?;
+        Ok(())
+    }
+
+    /// Records a refusal of one command that did not come as the hub's
+    /// answer: the transport refused that one request (HTTP 413, 400, …).
+    /// Terminal, like the hub's own refusals: the command is not sent again.
+    pub fn refuse(
+        &mut self,
+        id: &CommandId,
+        code: &str,
+        message: &str,
+        now: Timestamp,
+    ) -> Result<(), ClientError> {
+        self.acknowledge(
+            &CommandAck {
+                id: id.clone(),
+                outcome: CommandOutcome::Refused {
+                    code: code.into(),
+                    message: message.into(),
+                },
+                replay: false,
+            },
+            now,
+        )
+    }
+
+    /// Records a failed send that may pass (network, 5xx): the command
+    /// stays pending, and its row says how often and why it waits.
+    pub fn record_failure(&mut self, id: &CommandId, why: &str) -> Result<(), ClientError> {
         self.store
             .conn()
             .execute(
-                "UPDATE outbox SET acked_at = ?1, ack = ?2 WHERE id = ?3",
-                params![now.0, json, ack.id.as_str()],
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?1 \
+                 WHERE id = ?2 AND acked_at IS NULL",
+                params![why, id.as_str()],
             )
             .map_err(|e| self.sqlite(e))?;
         Ok(())
+    }
+
+    /// Marks a refusal as seen by the person; returns whether there was
+    /// one to dismiss. The row stays (the device's record).
+    pub fn dismiss(&mut self, id: &CommandId, now: Timestamp) -> Result<bool, ClientError> {
+        let n = self
+            .store
+            .conn()
+            .execute(
+                "UPDATE outbox SET dismissed_at = ?1 \
+                 WHERE id = ?2 AND acked_at IS NOT NULL AND dismissed_at IS NULL",
+                params![now.0, id.as_str()],
+            )
+            .map_err(|e| self.sqlite(e))?;
+        Ok(n == 1)
+    }
+
+    /// One outbox command with its state.
+    pub fn outbox_entry(&self, id: &CommandId) -> Result<Option<OutboxEntry>, ClientError> {
+        Ok(self
+            .outbox_rows("WHERE id = ?1", params![id.as_str()])?
+            .pop())
+    }
+
+    /// A meeting's open outbox: every command from the oldest one still
+    /// pending or refused-and-not-dismissed onwards, oldest first (applied
+    /// ones in between included, so later changes overlay earlier ones).
+    pub fn open_outbox(&self, meeting: &MeetingId) -> Result<Vec<OutboxEntry>, ClientError> {
+        self.outbox_rows(
+            "WHERE meeting = ?1 AND created_at >= (\
+                 SELECT COALESCE(MIN(created_at), 9223372036854775807) FROM outbox \
+                 WHERE meeting = ?1 AND (acked_at IS NULL OR (dismissed_at IS NULL \
+                 AND json_extract(ack, '$.outcome.status') = 'refused')))",
+            params![meeting.as_str()],
+        )
+    }
+
+    /// A meeting's commands that wait or were refused (not dismissed),
+    /// oldest first: what the app lists next to the things they concern.
+    pub fn unsettled(&self, meeting: &MeetingId) -> Result<Vec<OutboxEntry>, ClientError> {
+        Ok(self
+            .open_outbox(meeting)?
+            .into_iter()
+            .filter(|e| match e.state {
+                OutboxState::Pending => true,
+                OutboxState::Refused => !e.dismissed,
+                OutboxState::Applied => false,
+            })
+            .collect())
+    }
+
+    fn outbox_rows(
+        &self,
+        filter: &str,
+        args: impl phonghop_store::rusqlite::Params,
+    ) -> Result<Vec<OutboxEntry>, ClientError> {
+        let sql = format!(
+            "SELECT body, ack, created_at, attempts, last_error, dismissed_at \
+             FROM outbox {filter} ORDER BY created_at, rowid"
+        );
+        let mut stmt = self
+            .store
+            .conn()
+            .prepare(&sql)
+            .map_err(|e| self.sqlite(e))?;
+        let rows = stmt
+            .query_map(args, |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, u32>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                ))
+            })
+            .map_err(|e| self.sqlite(e))?;
+        let damaged =
+            |e: serde_json::Error| ClientError::Protocol(format!("outbox entry is damaged: {e}"));
+        let mut out = Vec::new();
+        for r in rows {
+            let (body, ack, created_at, attempts, last_error, dismissed_at) =
+                r.map_err(|e| self.sqlite(e))?;
+            let signed: SignedCommand = serde_json::from_str(&body).map_err(damaged)?;
+            let ack: Option<CommandAck> = ack
+                .map(|a| serde_json::from_str(&a))
+                .transpose()
+                .map_err(damaged)?;
+            let (state, refusal) = outbox_state(&signed.body.id, ack.as_ref());
+            out.push(OutboxEntry {
+                signed,
+                created_at: Timestamp(created_at),
+                state,
+                refusal,
+                attempts,
+                last_error: last_error.filter(|_| state == OutboxState::Pending),
+                dismissed: dismissed_at.is_some(),
+            });
+        }
+        Ok(out)
     }
 
     /// The answer recorded for a command, if acknowledged.
@@ -244,14 +594,18 @@ impl ClientDir {
     }
 
     /// My annotations on a paper (all versions), hub copy overlaid with the
-    /// outbox: pending adds and edits show as `Saved`, pending deletes hide.
+    /// outbox in order: pending adds and edits show as `Saved`, pending
+    /// deletes hide; a refused add or edit shows what was refused as
+    /// `Refused` with the reason, a refused delete keeps the annotation with
+    /// the reason — until the person dismisses the refusal. A later applied
+    /// change to the same annotation settles it back to the hub's copy.
     pub fn annotations(
         &self,
         meeting: &MeetingId,
         document: &DocumentId,
     ) -> Result<Vec<LocalAnnotation>, ClientError> {
         let me = self.pairing()?.map(|p| p.person);
-        let mut out: std::collections::BTreeMap<AnnotationId, LocalAnnotation> = self
+        let hub: std::collections::BTreeMap<AnnotationId, LocalAnnotation> = self
             .store
             .state()
             .meetings
@@ -266,39 +620,63 @@ impl ClientDir {
                             LocalAnnotation {
                                 annotation: a.clone(),
                                 state: PendingState::Sent,
+                                refusal: None,
                             },
                         )
                     })
                     .collect()
             })
             .unwrap_or_default();
-        for cmd in self.pending()? {
-            match cmd.body.command {
-                Command::AddAnnotation {
-                    meeting: m,
-                    annotation,
-                }
-                | Command::EditAnnotation {
-                    meeting: m,
-                    annotation,
-                } if &m == meeting
-                    && &annotation.document == document
-                    && Some(&annotation.author) == me.as_ref() =>
+        let mut out = hub.clone();
+        for entry in self.open_outbox(meeting)? {
+            if entry.state == OutboxState::Refused && entry.dismissed {
+                continue;
+            }
+            let state = match entry.state {
+                OutboxState::Pending => PendingState::Saved,
+                OutboxState::Refused => PendingState::Refused,
+                OutboxState::Applied => PendingState::Sent,
+            };
+            match entry.signed.body.command {
+                Command::AddAnnotation { annotation, .. }
+                | Command::EditAnnotation { annotation, .. }
+                    if &annotation.document == document
+                        && Some(&annotation.author) == me.as_ref() =>
                 {
-                    out.insert(
-                        annotation.id.clone(),
-                        LocalAnnotation {
-                            annotation,
-                            state: PendingState::Saved,
-                        },
-                    );
+                    let id = annotation.id.clone();
+                    match (state, hub.get(&id)) {
+                        (PendingState::Sent, Some(h)) => {
+                            out.insert(id, h.clone());
+                        }
+                        (PendingState::Sent, None) => {
+                            out.remove(&id);
+                        }
+                        _ => {
+                            out.insert(
+                                id,
+                                LocalAnnotation {
+                                    annotation,
+                                    state,
+                                    refusal: entry.refusal,
+                                },
+                            );
+                        }
+                    }
                 }
-                Command::DeleteAnnotation {
-                    meeting: m,
-                    annotation,
-                } if &m == meeting => {
-                    out.remove(&annotation);
-                }
+                Command::DeleteAnnotation { annotation, .. } => match state {
+                    PendingState::Saved => {
+                        out.remove(&annotation);
+                    }
+                    PendingState::Refused => {
+                        if let Some(a) = out.get_mut(&annotation) {
+                            a.state = PendingState::Refused;
+                            a.refusal = entry.refusal;
+                        }
+                    }
+                    PendingState::Sent => {
+                        out.remove(&annotation);
+                    }
+                },
                 _ => {}
             }
         }
@@ -405,6 +783,14 @@ impl ClientDir {
     /// Wipes every cached meeting, its search index and all blobs (after
     /// this device was revoked).
     pub fn wipe(&mut self) -> Result<(), ClientError> {
+        // Deleted rows must not stay readable in free pages or the WAL:
+        // overwrite them as they are deleted, then rebuild the file and
+        // empty the WAL (found by the room simulation: a revoked device's
+        // `client.db` still held paper titles and text after the wipe).
+        self.store
+            .conn()
+            .pragma_update(None, "secure_delete", "ON")
+            .map_err(|e| self.sqlite(e))?;
         let ids: Vec<MeetingId> = self.store.state().meetings.keys().cloned().collect();
         for m in ids {
             phonghop_store::search::drop_meeting(self.store.conn(), &m)
@@ -417,6 +803,10 @@ impl ClientDir {
         self.store
             .conn()
             .execute("DELETE FROM outbox", [])
+            .map_err(|e| self.sqlite(e))?;
+        self.store
+            .conn()
+            .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
             .map_err(|e| self.sqlite(e))?;
         Ok(())
     }

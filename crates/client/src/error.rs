@@ -44,6 +44,17 @@ pub enum ClientError {
     /// Something the hub sent does not make sense.
     #[error("unexpected answer from the hub: {0}")]
     Protocol(String),
+    /// A plain-HTTP invite to another computer: everything would cross the
+    /// network unencrypted and unauthenticated.
+    #[error("refusing to join {host} over plain HTTP: only a hub on this computer may be reached without TLS; ask the secretariat for an invite that ends with the hub's certificate fingerprint (…/<64 hex digits>)")]
+    PlainHttp {
+        /// The host named by the invite.
+        host: String,
+    },
+    /// A command field over its size limit (`phonghop_core::limits`),
+    /// refused before it was queued.
+    #[error(transparent)]
+    TooLarge(#[from] phonghop_core::limits::TooLarge),
 }
 
 impl ClientError {
@@ -58,6 +69,8 @@ impl ClientError {
             ClientError::NotJoined => "not_joined".into(),
             ClientError::Store(e) => e.code().into(),
             ClientError::Protocol(_) => "protocol".into(),
+            ClientError::PlainHttp { .. } => "plain_http_refused".into(),
+            ClientError::TooLarge(_) => phonghop_core::limits::TooLarge::CODE.into(),
         }
     }
 

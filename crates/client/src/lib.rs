@@ -15,6 +15,9 @@ pub mod plan;
 mod sync;
 mod tls;
 
-pub use dir::{ClientDir, LocalAnnotation, PageText, Pairing, PendingState};
+pub use dir::{
+    ClientDir, Concern, LocalAnnotation, OutboxEntry, OutboxState, PageText, Pairing, PendingState,
+    Refusal,
+};
 pub use error::ClientError;
 pub use sync::{Client, Connection, SyncProgress, SyncReport};

@@ -4,10 +4,35 @@
 
 use crate::tls::pinned_config;
 use crate::ClientError;
-use phonghop_core::protocol::ApiError;
+use phonghop_core::protocol::{ApiError, Invite};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::time::Duration;
+
+/// Refuses an invite that would talk plain HTTP to anything but this
+/// computer (`127.0.0.0/8`, `::1`, `localhost`): TLS with the pinned
+/// certificate is the only way to another host.
+pub(crate) fn plain_only_on_loopback(invite: &Invite) -> Result<(), ClientError> {
+    if invite.cert_sha256.is_some() {
+        return Ok(());
+    }
+    let host = invite
+        .address
+        .rsplit_once(':')
+        .map_or(invite.address.as_str(), |(h, _)| h);
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(ClientError::PlainHttp {
+            host: host.to_string(),
+        })
+    }
+}
 
 /// Builds the HTTP client for a hub.
 pub(crate) fn http_client(cert_sha256: Option<&str>) -> Result<reqwest::Client, ClientError> {
@@ -161,4 +186,58 @@ pub(crate) async fn connect_live(
         .await
         .map_err(|e| unreachable(e.to_string()))?;
     Ok(ws)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invites_with_the_hubs_long_codes_parse() {
+        // The hub's codes: 16 Crockford symbols in four groups (80 bits).
+        let fp = "cd".repeat(32);
+        let s = format!("phonghop:7K3M-Q9XA-H2PD-WR5T@192.168.1.10:8443/{fp}");
+        let inv: Invite = s.parse().unwrap();
+        assert_eq!(inv.code, "7K3M-Q9XA-H2PD-WR5T");
+        assert_eq!(inv.to_string(), s);
+        assert!(plain_only_on_loopback(&inv).is_ok());
+        let typed: Invite = "phonghop:7k3mq9xah2pdwr5t@127.0.0.1:8080".parse().unwrap();
+        assert_eq!(
+            typed.code, "7K3MQ9XAH2PDWR5T",
+            "typed without dashes, any case"
+        );
+    }
+
+    #[test]
+    fn plain_http_only_to_this_computer() {
+        for ok in [
+            "phonghop:ABCD@127.0.0.1:8080",
+            "phonghop:ABCD@127.3.2.1:8080",
+            "phonghop:ABCD@localhost:8080",
+            "phonghop:ABCD@[::1]:8080",
+        ] {
+            let inv: Invite = ok.parse().unwrap();
+            assert!(plain_only_on_loopback(&inv).is_ok(), "{ok}");
+        }
+        let fp = "ab".repeat(32);
+        let tls: Invite = format!("phonghop:ABCD@192.168.1.10:8443/{fp}")
+            .parse()
+            .unwrap();
+        assert!(
+            plain_only_on_loopback(&tls).is_ok(),
+            "TLS to the LAN is fine"
+        );
+        for bad in [
+            "phonghop:ABCD@192.168.1.10:8080",
+            "phonghop:ABCD@hub.local:8080",
+            "phonghop:ABCD@127.0.0.1.evil.example:80",
+            "phonghop:ABCD@0.0.0.0:8080",
+        ] {
+            let inv: Invite = bad.parse().unwrap();
+            let e = plain_only_on_loopback(&inv).unwrap_err();
+            let host = inv.address.rsplit_once(':').unwrap().0;
+            assert_eq!(e.code(), "plain_http_refused", "{bad}");
+            assert!(e.to_string().contains(host), "the error names {host}: {e}");
+        }
+    }
 }

@@ -122,6 +122,8 @@ pub struct LiveBatch {
     /// The hub asked for a full sync (a meeting appeared, or this device
     /// fell behind the hub's fan-out buffer).
     pub resync: bool,
+    /// The hub said this device was revoked: wipe, stop.
+    pub revoked: bool,
     /// Messages taken.
     pub messages: usize,
 }
@@ -133,6 +135,7 @@ impl LiveBatch {
         match msg {
             protocol::LiveMessage::Entries { entries, .. } => self.entries.extend(entries),
             protocol::LiveMessage::MeetingsChanged => self.resync = true,
+            protocol::LiveMessage::Revoked => self.revoked = true,
         }
     }
 

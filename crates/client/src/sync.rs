@@ -111,6 +111,7 @@ impl Client {
     /// device key, pairs it, pins the hub's certificate and log key.
     pub async fn join(root: &Path, invite: &str, label: &str) -> Result<Client, ClientError> {
         let inv: Invite = invite.parse()?;
+        net::plain_only_on_loopback(&inv)?;
         let root2 = root.to_path_buf();
         let dir = tokio::task::spawn_blocking(move || ClientDir::open(&root2))
             .await
@@ -205,6 +206,12 @@ impl Client {
         self.changed.send_modify(|n| *n += 1);
     }
 
+    /// Tells watchers of [`Client::changes`] that local state changed
+    /// outside the engine (a refusal dismissed in the app).
+    pub fn touch(&self) {
+        self.bump();
+    }
+
     fn now(&self) -> Timestamp {
         (self.clock)()
     }
@@ -274,15 +281,20 @@ impl Client {
                 *self.token.lock().await = None;
                 e
             }
-            ClientError::Hub { code, .. } if code == "device_revoked" => {
-                if let Err(w) = self.with_dir(|d| d.wipe()).await {
-                    tracing::error!(error = %w, "could not wipe after revocation");
-                }
-                self.bump();
-                ClientError::Revoked
-            }
+            ClientError::Hub { code, .. } if code == "device_revoked" => self.revoked().await,
             _ => e,
         }
+    }
+
+    /// The hub said this device is revoked (an answer, or the live
+    /// channel): wipe everything of this hub.
+    async fn revoked(&self) -> ClientError {
+        if let Err(w) = self.with_dir(|d| d.wipe()).await {
+            tracing::error!(error = %w, "could not wipe after revocation");
+        }
+        *self.token.lock().await = None;
+        self.bump();
+        ClientError::Revoked
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
@@ -312,31 +324,34 @@ impl Client {
         let meetings: Vec<MeetingInfo> = self.get("/v1/meetings").await?;
         let mut applied = 0;
         for m in &meetings {
-            applied += self.pull_log(&LogId::Meeting(m.id.clone())).await?;
-            let personal = LogId::Personal {
-                meeting: m.id.clone(),
-                person: self.pairing.person.clone(),
-            };
-            applied += self.pull_log(&personal).await?;
+            applied += self.pull_meeting(&m.id).await?;
         }
         Ok(applied)
     }
 
-    /// Pulls one meeting or personal log up to the hub's head.
-    async fn pull_log(&self, log: &LogId) -> Result<usize, ClientError> {
-        let (meeting, kind) = match log {
-            LogId::Meeting(m) => (m, "events"),
-            LogId::Personal { meeting, .. } => (meeting, "personal"),
-            LogId::Directory => return Ok(0),
-        };
+    /// Pulls a meeting's log and my personal log together, in the hub's
+    /// global order, up to the hub's heads.
+    async fn pull_meeting(&self, meeting: &MeetingId) -> Result<usize, ClientError> {
+        let logs = [
+            LogId::Meeting(meeting.clone()),
+            LogId::Personal {
+                meeting: meeting.clone(),
+                person: self.pairing.person.clone(),
+            },
+        ];
         let mut applied = 0;
         loop {
-            let l2 = log.clone();
-            let after = self
-                .with_dir(move |d| d.store().head(&l2).map_or(0, |h| h.0))
+            let l2 = logs.clone();
+            let (m_after, p_after) = self
+                .with_dir(move |d| {
+                    let head = |l: &LogId| d.store().head(l).map_or(0, |h| h.0);
+                    (head(&l2[0]), head(&l2[1]))
+                })
                 .await;
-            let page: EntriesResponse = self
-                .get(&format!("/v1/meetings/{meeting}/{kind}?after={after}"))
+            let page: FeedResponse = self
+                .get(&format!(
+                    "/v1/meetings/{meeting}/feed?meeting_after={m_after}&personal_after={p_after}"
+                ))
                 .await?;
             if page.entries.is_empty() {
                 break;
@@ -346,7 +361,7 @@ impl Client {
                 .await?;
             applied += n;
             self.bump();
-            if after + n as u64 >= page.head {
+            if !page.more {
                 break;
             }
         }
@@ -560,56 +575,80 @@ impl Client {
     }
 
     /// Sends queued commands oldest first until the outbox is empty or the
-    /// hub is unreachable. Returns how many were acknowledged.
+    /// hub is unreachable. Returns how many got their terminal answer.
+    ///
+    /// Each command ends on its own: applied, or refused — by the hub's
+    /// answer, or by the transport refusing that one request (413, 400: see
+    /// [`transport_refusal`]) — and the next command goes on. A failure
+    /// that may pass (network, 5xx) stops the round with the command still
+    /// pending, recorded against its row, and the error names it.
     pub async fn flush_outbox(&self) -> Result<usize, ClientError> {
         let pending = self.with_dir(|d| d.pending()).await?;
         let mut acked = 0;
         // The newest entry each acknowledged command made, per log.
         let mut made: std::collections::BTreeMap<String, u64> = Default::default();
         for cmd in pending {
-            let mut answer = None;
-            for _ in 0..2 {
-                let token = match self.token().await {
-                    Ok(t) => t,
-                    Err(e) => return Err(self.after_error(e).await),
-                };
-                match net::post::<_, CommandAck>(
-                    &self.http,
-                    self.base(),
-                    "/v1/commands",
-                    Some(&token),
-                    &cmd,
-                )
-                .await
-                {
-                    Ok(ack) => {
-                        answer = Some(ack);
-                        break;
-                    }
-                    Err(e) => {
-                        let e = self.after_error(e).await;
-                        if !matches!(&e, ClientError::Hub { code, .. } if code == "session_expired")
-                        {
-                            return Err(e);
+            let refusal = |code: String, message: String| CommandAck {
+                id: cmd.body.id.clone(),
+                outcome: CommandOutcome::Refused { code, message },
+                replay: false,
+            };
+            // Never send what the hub cannot take whole (an older version
+            // queued it): refused here, with the hub's own message.
+            let bytes = serde_json::to_vec(&cmd).map_or(usize::MAX, |b| b.len());
+            let sent = match phonghop_core::limits::check_request_bytes(bytes) {
+                Ok(()) => self.send_command(&cmd).await,
+                Err(e) => Ok(refusal(
+                    phonghop_core::limits::TooLarge::CODE.into(),
+                    e.to_string(),
+                )),
+            };
+            let ack = match sent {
+                Ok(ack) => ack,
+                Err(e) => match transport_refusal(&e) {
+                    Some((code, message)) => refusal(code, message),
+                    None => {
+                        if !matches!(e, ClientError::Revoked) {
+                            let id = cmd.body.id.clone();
+                            let why = format!("{}: {e}", e.code());
+                            self.with_dir(move |d| d.record_failure(&id, &why)).await?;
                         }
+                        let e = naming(e, &cmd);
+                        tracing::info!(error = %e, "the outbox waits");
+                        return Err(e);
+                    }
+                },
+            };
+            match &ack.outcome {
+                CommandOutcome::Applied { log, seqs } => {
+                    if let Some(last) = seqs.iter().max() {
+                        let seq = made.entry(log.clone()).or_default();
+                        *seq = (*seq).max(*last);
                     }
                 }
-            }
-            let Some(ack) = answer else { continue };
-            if let CommandOutcome::Applied { log, seqs } = &ack.outcome {
-                if let Some(last) = seqs.iter().max() {
-                    let seq = made.entry(log.clone()).or_default();
-                    *seq = (*seq).max(*last);
+                CommandOutcome::Refused { code, message } => {
+                    tracing::warn!(
+                        command = %cmd.body.id,
+                        concerns = %crate::Concern::of(&cmd.body.command),
+                        %code,
+                        %message,
+                        "the hub refused a command; the next ones go on"
+                    );
                 }
             }
             let now = self.now();
             self.with_dir(move |d| d.acknowledge(&ack, now)).await?;
             acked += 1;
         }
-        if acked > 0 {
-            // Our own events come back through the log; apply them now,
-            // pulling only the logs they went to (one request for a
-            // ballot, not the meeting list and every log).
+        // Our own events come back through the log. With the live channel
+        // up they arrive on it, pushed in order right after the commit (a
+        // pull here was 500 more requests on the hub's lock in a burst of
+        // 500 ballots); otherwise pull the logs they went to now (one
+        // request for a ballot, not the meeting list and every log).
+        let live = *self.connection.borrow() == Connection::Online;
+        if acked > 0 && live {
+            self.bump();
+        } else if acked > 0 {
             for (key, seq) in made {
                 let Some(log) = LogId::parse_key(&key).filter(|l| *l != LogId::Directory) else {
                     self.pull().await?;
@@ -620,12 +659,48 @@ impl Client {
                     .with_dir(move |d| d.store().head(&l2).map_or(0, |h| h.0))
                     .await;
                 if held < seq {
-                    self.pull_log(&log).await?;
+                    match &log {
+                        LogId::Meeting(m) | LogId::Personal { meeting: m, .. } => {
+                            self.pull_meeting(m).await?;
+                        }
+                        LogId::Directory => {}
+                    }
                 }
             }
             self.bump();
         }
         Ok(acked)
+    }
+
+    /// POSTs one command, signing in again once if the session expired.
+    async fn send_command(&self, cmd: &SignedCommand) -> Result<CommandAck, ClientError> {
+        let mut attempt = 0;
+        loop {
+            let token = match self.token().await {
+                Ok(t) => t,
+                Err(e) => return Err(self.after_error(e).await),
+            };
+            match net::post::<_, CommandAck>(
+                &self.http,
+                self.base(),
+                "/v1/commands",
+                Some(&token),
+                cmd,
+            )
+            .await
+            {
+                Ok(ack) => return Ok(ack),
+                Err(e) => {
+                    let e = self.after_error(e).await;
+                    let expired =
+                        matches!(&e, ClientError::Hub { code, .. } if code == "session_expired");
+                    if !expired || attempt > 0 {
+                        return Err(e);
+                    }
+                    attempt += 1;
+                }
+            }
+        }
     }
 
     /// One full round: pull, send the outbox, fetch blobs.
@@ -722,6 +797,16 @@ impl Client {
                                     .map_err(|e| ClientError::Protocol(e.to_string()))?;
                                 batch.add(parsed);
                             }
+                            Some(Ok(Message::Close(frame))) => {
+                                // The hub ended this session, and says why.
+                                match frame.as_ref().map(|f| f.reason.as_str()) {
+                                    Some("device_revoked") => batch.revoked = true,
+                                    Some("session_expired") => *self.token.lock().await = None,
+                                    _ => {}
+                                }
+                                closed = true;
+                                break;
+                            }
                             Some(Ok(_)) => {}
                             None | Some(Err(_)) => {
                                 closed = true;
@@ -731,6 +816,9 @@ impl Client {
                         if batch.messages < LIVE_BATCH_MAX {
                             next = live.next().now_or_never();
                         }
+                    }
+                    if batch.revoked {
+                        return Err(self.revoked().await);
                     }
                     let entries = batch.take_entries();
                     let papers = !entries.is_empty() && self.apply_live(entries).await?;
@@ -748,8 +836,128 @@ impl Client {
     }
 }
 
+/// Whether a failed POST of one command is that command's refusal (and
+/// with which code and reason), rather than trouble that may pass.
+///
+/// Refusals: the hub answered 4xx to this request — 400/422 (the body is
+/// not a command it can read), 413 (too large), 403/409 (not this device's
+/// to send, id taken), 401 `bad_signature` (this command's signature).
+/// Not refusals: network errors, 5xx, 408/429 (try later), 404 (no such
+/// endpoint: a hub problem, not the command's), and the other 401s
+/// (session and device, handled by signing in or wiping).
+pub(crate) fn transport_refusal(e: &ClientError) -> Option<(String, String)> {
+    let ClientError::Hub {
+        status,
+        code,
+        message,
+    } = e
+    else {
+        return None;
+    };
+    let refused = match *status {
+        401 => code == "bad_signature",
+        400 | 403 | 409 | 413 | 415 | 422 => true,
+        _ => false,
+    };
+    if !refused {
+        return None;
+    }
+    let code = match (*status, code.as_str()) {
+        // A bare 413 from a proxy or an older hub: still our code.
+        (413, c) if c.starts_with("http_") => phonghop_core::limits::TooLarge::CODE.to_string(),
+        _ => code.clone(),
+    };
+    let message = if message.is_empty() {
+        format!("the hub refused this command (HTTP {status})")
+    } else {
+        message.clone()
+    };
+    Some((code, message))
+}
+
+/// Names the command in an error that stopped a flush.
+fn naming(e: ClientError, cmd: &SignedCommand) -> ClientError {
+    let what = format!(
+        "command {} ({})",
+        cmd.body.id,
+        crate::Concern::of(&cmd.body.command)
+    );
+    match e {
+        ClientError::Unreachable { url, cause } => ClientError::Unreachable {
+            url,
+            cause: format!("{cause}; {what} waits in the outbox"),
+        },
+        ClientError::Hub {
+            status,
+            code,
+            message,
+        } => ClientError::Hub {
+            status,
+            code,
+            message: format!("{message}; {what} waits in the outbox"),
+        },
+        ClientError::Protocol(m) => {
+            ClientError::Protocol(format!("{m}; {what} waits in the outbox"))
+        }
+        other => other,
+    }
+}
+
 fn jitter_byte() -> u8 {
     let mut b = [0u8; 1];
     let _ = getrandom::getrandom(&mut b);
     b[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub(status: u16, code: &str) -> ClientError {
+        ClientError::Hub {
+            status,
+            code: code.into(),
+            message: format!("{code} message"),
+        }
+    }
+
+    #[test]
+    fn which_failures_refuse_one_command() {
+        // That one request refused: the command's own terminal state.
+        for (status, code, want) in [
+            (413, "too_large", "too_large"),
+            (413, "http_413", "too_large"),
+            (400, "bad_command_id", "bad_command_id"),
+            (400, "http_400", "http_400"),
+            (422, "http_422", "http_422"),
+            (409, "command_id_taken", "command_id_taken"),
+            (403, "wrong_device", "wrong_device"),
+            (401, "bad_signature", "bad_signature"),
+        ] {
+            let got = transport_refusal(&hub(status, code)).map(|r| r.0);
+            assert_eq!(got.as_deref(), Some(want), "{status} {code}");
+        }
+        // Trouble that passes, or not the command's: it stays pending.
+        for (status, code) in [
+            (500, "internal"),
+            (502, "http_502"),
+            (503, "http_503"),
+            (408, "http_408"),
+            (429, "rate_limited"),
+            (404, "not_found"),
+            (401, "session_expired"),
+            (401, "unknown_device"),
+        ] {
+            assert_eq!(
+                transport_refusal(&hub(status, code)),
+                None,
+                "{status} {code}"
+            );
+        }
+        let network = ClientError::Unreachable {
+            url: "http://127.0.0.1:1".into(),
+            cause: "connection refused".into(),
+        };
+        assert_eq!(transport_refusal(&network), None);
+    }
 }

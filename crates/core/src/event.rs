@@ -114,6 +114,12 @@ pub enum Event {
         /// 1-based place among the new siblings.
         position: u32,
     },
+    /// The chair shows a paper that not every member receives. Always
+    /// followed, in the same batch, by the `ChairFocusSet` naming it, which
+    /// members who may not read the paper receive redacted: they are left
+    /// with this entry, so their screen can say "the chair is showing a
+    /// paper you do not receive" — no id, no title.
+    ChairFocusWithheld {},
     /// The chair shows a paper and page; delegates following the chair see
     /// the same.
     ChairFocusSet {
@@ -169,6 +175,22 @@ pub enum Event {
         annotation: AnnotationId,
         /// Who removes it (must be the author).
         by: PersonId,
+        /// When.
+        at: Timestamp,
+    },
+    /// An annotation leaves this log because its author changed who sees
+    /// it: private → shared moves it from the personal log to the meeting
+    /// log, shared → private the other way. Written in the log it leaves,
+    /// followed in the same batch by `AnnotationAdded` (same id, new
+    /// visibility) in the log it enters; readers of the old log see it
+    /// disappear, readers of the new one see it appear.
+    AnnotationMoved {
+        /// Which.
+        annotation: AnnotationId,
+        /// Who moves it (must be the author).
+        by: PersonId,
+        /// Its visibility from now on.
+        to: Visibility,
         /// When.
         at: Timestamp,
     },
@@ -303,12 +325,14 @@ impl Event {
             Event::AgendaItemMoved { .. } => "agenda_item_moved",
             Event::CurrentItemSet { .. } => "current_item_set",
             Event::ChairFocusSet { .. } => "chair_focus_set",
+            Event::ChairFocusWithheld { .. } => "chair_focus_withheld",
             Event::DocumentAdded { .. } => "document_added",
             Event::DocumentRetitled { .. } => "document_retitled",
             Event::DocumentVersionAdded { .. } => "document_version_added",
             Event::AnnotationAdded { .. } => "annotation_added",
             Event::AnnotationEdited { .. } => "annotation_edited",
             Event::AnnotationDeleted { .. } => "annotation_deleted",
+            Event::AnnotationMoved { .. } => "annotation_moved",
             Event::AttendanceRecorded { .. } => "attendance_recorded",
             Event::SpeakerRequested { .. } => "speaker_requested",
             Event::SpeakerWithdrawn { .. } => "speaker_withdrawn",

@@ -91,6 +91,16 @@ pub struct LogEntry {
     pub signature: Signature,
     /// Canonical JSON of the event, or `None` when withheld from this reader.
     pub payload: Option<String>,
+    /// Position in the hub's one global append order across all of its
+    /// logs (directory, meetings, personal logs). Hub and devices replay
+    /// in this order, so what the hub accepted live is accepted again on
+    /// every reopen. Assigned by the hub's store when the entry is
+    /// appended (0 before that); not inside the signed hash: a device
+    /// checks that it grows with `seq` within each log. Entries written
+    /// before the global order existed carry negative values (their old
+    /// replay order), so they sort before every later entry.
+    #[serde(default)]
+    pub gseq: i64,
 }
 
 /// Why a log does not verify. Names the entry that fails.
@@ -202,6 +212,7 @@ impl LogEntry {
             hash,
             signature,
             payload: Some(payload),
+            gseq: 0,
         })
     }
 

@@ -14,7 +14,7 @@
 //! | `GET /v1/meetings/{id}/events?after=N` | → [`EntriesResponse`], the meeting log with entries the caller may not read redacted |
 //! | `GET /v1/meetings/{id}/personal?after=N` | → [`EntriesResponse`], the caller's own personal log |
 //! | `GET /v1/blobs/{sha256}` | → bytes; `Range: bytes=N-` answered with 206 |
-//! | `POST /v1/commands` | [`SignedCommand`] → [`CommandAck`] |
+//! | `POST /v1/commands` | [`SignedCommand`] → [`CommandAck`] (a field over its [`crate::limits`] is refused `too_large`); 413 `too_large` (body over the request limit), 400 `bad_command` |
 //! | `GET /v1/live` (WebSocket) | server → client [`LiveMessage`] text frames |
 //!
 //! Authenticated requests carry `Authorization: Bearer <token>` (the
@@ -214,6 +214,19 @@ pub struct EntriesResponse {
     pub entries: Vec<LogEntry>,
     /// The log's head seq at answer time.
     pub head: u64,
+}
+
+/// A page of a meeting's log and the reader's personal log together, in
+/// the hub's global append order (`LogEntry::gseq`): a device applies them
+/// in exactly the order the hub did. Read in one snapshot, so the page is
+/// a prefix of that order with no gap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedResponse {
+    /// Entries after the requested seqs, in global order (redacted where
+    /// needed).
+    pub entries: Vec<LogEntry>,
+    /// More entries follow: ask again from the new heads.
+    pub more: bool,
 }
 
 /// What a device asks the hub to do. The hub decides the events, their
@@ -475,6 +488,9 @@ pub enum LiveMessage {
     /// The caller was added to a meeting, or a meeting was published:
     /// fetch the meeting list again.
     MeetingsChanged,
+    /// This device was revoked: wipe everything of this hub. The hub closes
+    /// the socket right after it (close reason `device_revoked`).
+    Revoked,
 }
 
 #[cfg(test)]

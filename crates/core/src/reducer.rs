@@ -188,16 +188,36 @@ pub struct MeetingState {
     pub current_item: Option<AgendaItemId>,
     /// The paper and page the chair shows (follow the chair).
     pub chair_focus: Option<(DocumentId, u32)>,
+    /// The chair shows a paper this state may not know (see
+    /// `Event::ChairFocusWithheld`).
+    pub chair_focus_withheld: bool,
     /// Papers.
     pub documents: BTreeMap<DocumentId, Document>,
     /// Annotations visible in this state.
     pub annotations: BTreeMap<AnnotationId, Annotation>,
+    /// Ids of annotations that left this state: an id stays taken for its
+    /// lifetime, so a deleted one is never reused (a reuse made an order-
+    /// dependent log that no longer replayed). A moved annotation may
+    /// reappear once, with the same id and author, in the log it moved to.
+    pub retired_annotations: BTreeMap<AnnotationId, RetiredAnnotation>,
     /// Attendance.
     pub attendance: BTreeMap<PersonId, Attendance>,
     /// Requests to speak.
     pub speakers: BTreeMap<SpeakerRequestId, SpeakerRequest>,
     /// Polls.
     pub polls: BTreeMap<PollId, Poll>,
+}
+
+/// Why an annotation id is no longer in [`MeetingState::annotations`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetiredAnnotation {
+    /// Its author.
+    pub author: PersonId,
+    /// `Some(visibility)` once it moved out to the log of that visibility
+    /// (its author may add it again under the same id, once: in that log,
+    /// or — seen by a member who reads only the meeting log — back in the
+    /// meeting log); `None` once deleted for good.
+    pub moving_to: Option<Visibility>,
 }
 
 /// A numbered agenda line, in display order.
@@ -406,8 +426,10 @@ impl State {
                             children: BTreeMap::new(),
                             current_item: None,
                             chair_focus: None,
+                            chair_focus_withheld: false,
                             documents: BTreeMap::new(),
                             annotations: BTreeMap::new(),
+                            retired_annotations: BTreeMap::new(),
                             attendance: BTreeMap::new(),
                             speakers: BTreeMap::new(),
                             polls: BTreeMap::new(),
@@ -448,7 +470,8 @@ impl State {
                             ));
                         }
                     }
-                    Event::AnnotationDeleted { by, .. } if by == person => {}
+                    Event::AnnotationDeleted { by, .. } | Event::AnnotationMoved { by, .. }
+                        if by == person => {}
                     _ => return Err(wrong()),
                 }
                 apply_meeting(m, event, true)
@@ -671,6 +694,13 @@ fn apply_meeting(
                 None => None,
             };
             m.chair_focus = focus;
+            m.chair_focus_withheld = false;
+            Ok(vec![Touched::Meeting(mid)])
+        }
+        Event::ChairFocusWithheld {} => {
+            require_in_session(m, "show a paper")?;
+            m.chair_focus = None;
+            m.chair_focus_withheld = true;
             Ok(vec![Touched::Meeting(mid)])
         }
         Event::CurrentItemSet { item } => {
@@ -740,6 +770,29 @@ fn apply_meeting(
             if m.annotations.contains_key(&annotation.id) {
                 return Err(duplicate("annotation", &annotation.id));
             }
+            match m.retired_annotations.get(&annotation.id) {
+                None => {}
+                // A moved annotation comes back under its own id, by its own
+                // author. Not only with the visibility it left for: a member
+                // who sees the meeting log but not the author's personal
+                // log saw shared → private, never private → shared, and must
+                // still take the note when it is shared again.
+                Some(RetiredAnnotation {
+                    author,
+                    moving_to: Some(_),
+                }) if author == &annotation.author => {
+                    m.retired_annotations.remove(&annotation.id);
+                }
+                Some(_) => {
+                    return Err(invalid(
+                        "annotation",
+                        format!(
+                            "id '{}' was used by an earlier annotation; ids are never reused",
+                            annotation.id
+                        ),
+                    ))
+                }
+            }
             m.annotations
                 .insert(annotation.id.clone(), annotation.clone());
             Ok(vec![Touched::Annotation(mid, annotation.id.clone())])
@@ -753,11 +806,11 @@ fn apply_meeting(
             if old.author != annotation.author {
                 return Err(ReduceError::NotAuthor(annotation.id.clone()));
             }
-            if old.document != annotation.document || old.visibility != annotation.visibility {
-                return Err(invalid(
-                    "annotation",
-                    "paper and visibility cannot change on edit",
-                ));
+            // Visibility may change within a log (shared ↔ presenter); the
+            // log checks refuse a change across logs, which is a move
+            // (`AnnotationMoved`).
+            if old.document != annotation.document {
+                return Err(invalid("annotation", "the paper cannot change on edit"));
             }
             m.annotations
                 .insert(annotation.id.clone(), annotation.clone());
@@ -777,7 +830,48 @@ fn apply_meeting(
                     "a private annotation is deleted in its personal log, a shared one in the meeting log",
                 ));
             }
+            let author = old.author.clone();
             m.annotations.remove(annotation);
+            m.retired_annotations.insert(
+                annotation.clone(),
+                RetiredAnnotation {
+                    author,
+                    moving_to: None,
+                },
+            );
+            Ok(vec![Touched::Annotation(mid, annotation.clone())])
+        }
+        Event::AnnotationMoved {
+            annotation, by, to, ..
+        } => {
+            let old = m
+                .annotations
+                .get(annotation)
+                .ok_or_else(|| missing("annotation", annotation))?;
+            if &old.author != by {
+                return Err(ReduceError::NotAuthor(annotation.clone()));
+            }
+            if private_log != (old.visibility == Visibility::Private) {
+                return Err(invalid(
+                    "annotation",
+                    "an annotation moves out of the log that holds it",
+                ));
+            }
+            if (*to == Visibility::Private) == private_log {
+                return Err(invalid(
+                    "visibility",
+                    "a move goes between the personal log and the meeting log",
+                ));
+            }
+            let author = old.author.clone();
+            m.annotations.remove(annotation);
+            m.retired_annotations.insert(
+                annotation.clone(),
+                RetiredAnnotation {
+                    author,
+                    moving_to: Some(*to),
+                },
+            );
             Ok(vec![Touched::Annotation(mid, annotation.clone())])
         }
         Event::AttendanceRecorded {

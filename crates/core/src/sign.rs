@@ -19,6 +19,9 @@ pub mod context {
     pub const COMMAND: &str = "command";
     /// A device answering the hub's authentication challenge.
     pub const AUTH: &str = "auth";
+    /// A program on the hub's computer (the `phonghop` CLI) sending the
+    /// running hub a write, signed with the hub's own key (`hub.key`).
+    pub const ADMIN: &str = "admin";
 }
 
 fn framed(context: &str, message: &[u8]) -> Vec<u8> {

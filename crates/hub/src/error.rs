@@ -59,12 +59,51 @@ pub enum HubError {
         /// Number.
         number: String,
     },
+    /// Nothing to cancel: neither a person nor a pending invite code.
+    #[error("no pending invite '{0}' on this hub: give a person id (see `phonghop person list`) or the code as printed by `phonghop invite`")]
+    UnknownInvite(String),
     /// A paper file problem.
     #[error(transparent)]
     Pdf(#[from] PdfError),
     /// A store problem (including refused events).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Another writer holds the folder (one writer per hub folder).
+    #[error("hub folder {dir} is in use by {holder}: {todo}", dir = .dir.display())]
+    Busy {
+        /// The hub folder.
+        dir: PathBuf,
+        /// Who holds it: the hub serving it (address, process) or another
+        /// program.
+        holder: String,
+        /// What to do.
+        todo: String,
+    },
+    /// hub.db changed under its writer: another program committed to it.
+    #[error("{dir}/hub.db was changed by another program while this hub was its one writer: stop whatever wrote it, check the folder with `phonghop log verify`, then start the hub again", dir = .0.display())]
+    WrittenBeside(PathBuf),
+    /// A write through a read-only view of the folder.
+    #[error("hub folder {dir} is open read-only here (its writer is a running hub or another program): send the change through the hub (`phonghop` commands do)", dir = .0.display())]
+    ReadOnly(PathBuf),
+    /// The running hub refused an operation sent to its admin endpoint (its
+    /// own code and reason: what the same operation here would have said).
+    #[error("{message}")]
+    Refused {
+        /// The hub's stable code.
+        code: &'static str,
+        /// The hub's reason.
+        message: String,
+    },
+    /// A hub serves the folder but its admin endpoint cannot be reached.
+    #[error("hub folder {dir} is served by a hub whose admin endpoint {addr} does not answer ({reason}): if that hub was killed, start it again or wait a moment and retry", dir = .dir.display())]
+    HubUnreachable {
+        /// The hub folder.
+        dir: PathBuf,
+        /// The admin endpoint named in `serving.json`.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
     /// A file operation failed.
     #[error("{path}: {source}")]
     Io {
@@ -89,9 +128,38 @@ impl HubError {
             HubError::DuplicateNumber { .. } => "duplicate_number",
             HubError::NumberOutOfPlace { .. } => "number_out_of_place",
             HubError::UnknownItem { .. } => "unknown_item",
+            HubError::UnknownInvite(_) => "unknown_invite",
             HubError::Pdf(e) => e.code(),
             HubError::Store(e) => e.code(),
+            HubError::Busy { .. } => "hub_busy",
+            HubError::ReadOnly(_) => "read_only",
+            HubError::WrittenBeside(_) => "written_beside",
+            HubError::Refused { code, .. } => code,
+            HubError::HubUnreachable { .. } => "hub_unreachable",
             HubError::Io { .. } => "io",
         }
     }
 }
+
+/// A code from a hub's answer as a `&'static str`, like every other code.
+/// Codes are a small fixed vocabulary, so each distinct one is kept once;
+/// past [`CODES_MAX`] of them (never, from our own hubs) it is `refused`.
+pub(crate) fn static_code(code: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static CODES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let mut codes = CODES.lock().unwrap_or_else(|p| p.into_inner());
+    let codes = codes.get_or_insert_with(HashSet::new);
+    if let Some(c) = codes.get(code) {
+        return c;
+    }
+    if codes.len() >= CODES_MAX {
+        return "refused";
+    }
+    let c: &'static str = Box::leak(code.to_string().into_boxed_str());
+    codes.insert(c);
+    c
+}
+
+/// Distinct codes kept by [`static_code`].
+const CODES_MAX: usize = 256;

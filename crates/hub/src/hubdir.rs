@@ -4,12 +4,24 @@
 //! DIR/hub.db     SQLite: event logs + projections (phonghop-store)
 //! DIR/hub.key    the hub's Ed25519 signing key (hex seed, mode 0600)
 //! DIR/blobs/     papers and their analyses, content-addressed
+//! DIR/hub.lock   held by the folder's one writer (see below)
 //! ```
 //!
 //! Every change goes through [`Store::append`], so the reducer validates it
 //! and the log records it; this module only turns a secretary's words
 //! ("agenda item 2.1", "this PDF file") into events.
+//!
+//! **One writer.** [`HubDir::open`] and [`HubDir::init`] take the folder's
+//! exclusive lock: a second writer — another `phonghop` command, a second
+//! hub, the app — is refused with [`HubError::Busy`], naming the holder.
+//! While a hub runs it is the writer, and the others send it their writes
+//! ([`crate::admin`]). [`HubDir::open_read_only`] reads (and verifies)
+//! without the lock and refuses every write.
+//!
+//! Every append is also kept for [`HubDir::take_appended`], so the server
+//! publishes to devices exactly what each operation appended.
 
+use crate::lock::WriterLock;
 use crate::{new_id, HubError};
 use phonghop_core::*;
 use phonghop_pdf::Analysis;
@@ -25,6 +37,13 @@ pub struct HubDir {
     store: Store,
     blobs: BlobStore,
     key: SecretKey,
+    /// The folder's writer lock; `None` for a read-only view.
+    writer: Option<WriterLock>,
+    /// What was appended since [`HubDir::take_appended`] last took it.
+    appended: Vec<LogEntry>,
+    /// The writer's SQLite `data_version` at open: it moves only when
+    /// another connection commits ([`HubDir::check_sole_writer`]).
+    data_version: Option<i64>,
 }
 
 /// A meeting to create.
@@ -78,13 +97,17 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> HubError + '_ {
 }
 
 impl HubDir {
-    /// Creates a new hub in `dir`: database, signing key, blob folder.
-    /// Refuses a folder that already holds one.
+    /// Creates a new hub in `dir`: database, signing key, blob folder; the
+    /// new hub is open for writing. Refuses a folder that already holds one.
     pub fn init(dir: &Path) -> Result<HubDir, HubError> {
         if dir.join("hub.db").exists() || dir.join("hub.key").exists() {
             return Err(HubError::AlreadyInitialised(dir.to_path_buf()));
         }
         fs::create_dir_all(dir).map_err(io(dir))?;
+        let writer = WriterLock::try_take(dir)?.ok_or_else(|| crate::lock::busy(dir))?;
+        if dir.join("hub.db").exists() || dir.join("hub.key").exists() {
+            return Err(HubError::AlreadyInitialised(dir.to_path_buf()));
+        }
         let mut seed = [0u8; 32];
         getrandom::getrandom(&mut seed).map_err(|e| HubError::BadKey {
             path: dir.join("hub.key"),
@@ -95,16 +118,69 @@ impl HubDir {
         let mut store = Store::open(&dir.join("hub.db"))?;
         store.set_hub_key(&key.public())?;
         let blobs = BlobStore::open(&dir.join("blobs"))?;
-        Ok(HubDir {
+        HubDir {
             root: dir.to_path_buf(),
             store,
             blobs,
             key,
-        })
+            writer: Some(writer),
+            appended: Vec::new(),
+            data_version: None,
+        }
+        .watching()
     }
 
-    /// Opens an existing hub folder (verifying its logs).
+    /// Opens an existing hub folder for writing (verifying its logs): takes
+    /// the folder's lock, or refuses at once with [`HubError::Busy`] naming
+    /// who holds it and what to do.
     pub fn open(dir: &Path) -> Result<HubDir, HubError> {
+        HubDir::open_writer(dir, std::time::Duration::ZERO)
+    }
+
+    /// [`HubDir::open`], waiting up to `wait` for a writer that is about to
+    /// finish (never for a hub of another process serving the folder).
+    pub(crate) fn open_writer(dir: &Path, wait: std::time::Duration) -> Result<HubDir, HubError> {
+        if !dir.join("hub.db").is_file() {
+            return Err(HubError::NotInitialised(dir.to_path_buf()));
+        }
+        let writer = WriterLock::take(dir, wait)?;
+        let mut hub = HubDir::open_read_only(dir)?;
+        hub.writer = Some(writer);
+        hub.watching()
+    }
+
+    /// Notes the writer's `data_version`, for [`HubDir::check_sole_writer`].
+    fn watching(mut self) -> Result<HubDir, HubError> {
+        self.data_version = Some(self.data_version_now()?);
+        Ok(self)
+    }
+
+    fn data_version_now(&self) -> Result<i64, HubError> {
+        self.store
+            .conn()
+            .pragma_query_value(None, "data_version", |r| r.get(0))
+            .map_err(|e| self.sqlite(e))
+    }
+
+    /// Whether this writer is still hub.db's only one: nobody else
+    /// committed to it since it was opened (a script, or a program that
+    /// ignores the folder's lock). One pragma, no replay. A read-only view
+    /// has nothing to check.
+    pub fn check_sole_writer(&self) -> Result<(), HubError> {
+        match self.data_version {
+            Some(seen) if self.data_version_now()? != seen => {
+                Err(HubError::WrittenBeside(self.root.clone()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Opens an existing hub folder to read it, whoever writes it (a
+    /// running hub included): replays and verifies its logs like
+    /// [`HubDir::open`], takes no lock, and refuses every write with
+    /// [`HubError::ReadOnly`]. [`HubDir::refresh`] catches up with what the
+    /// writer committed since.
+    pub fn open_read_only(dir: &Path) -> Result<HubDir, HubError> {
         let db = dir.join("hub.db");
         if !db.is_file() {
             return Err(HubError::NotInitialised(dir.to_path_buf()));
@@ -126,7 +202,35 @@ impl HubDir {
             store,
             blobs,
             key,
+            writer: None,
+            appended: Vec::new(),
+            data_version: None,
         })
+    }
+
+    /// Whether this is the folder's writer (not a read-only view).
+    pub fn is_writer(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    fn writable(&self) -> Result<(), HubError> {
+        match self.writer {
+            Some(_) => Ok(()),
+            None => Err(HubError::ReadOnly(self.root.clone())),
+        }
+    }
+
+    /// Everything appended since the last call, in append order. The
+    /// server takes it after every operation on the hub and publishes
+    /// exactly that to the live fan-out. (A [`HubDir::group`] commit
+    /// returns what it appended to its caller instead.)
+    pub fn take_appended(&mut self) -> Vec<LogEntry> {
+        std::mem::take(&mut self.appended)
+    }
+
+    /// What was appended and not taken yet.
+    pub fn appended(&self) -> &[LogEntry] {
+        &self.appended
     }
 
     /// The data folder.
@@ -151,7 +255,7 @@ impl HubDir {
 
     /// Appends events to a log, signed by this hub.
     pub fn append(&mut self, log: &LogId, events: &[Event]) -> Result<Vec<LogEntry>, HubError> {
-        Ok(self.store.append(log, events, &self.key)?)
+        self.append_with(log, events, |_, _| Ok(()))
     }
 
     /// The meeting, or a clear error.
@@ -387,6 +491,7 @@ impl HubDir {
             .clone()
             .or_else(|| paper.analysis.title().map(str::to_string))
             .unwrap_or_else(|| file_stem(&paper.analysis.file_name));
+        self.writable()?;
         let document = DocumentId::new(new_id("d"));
         let version = self.store_version(&paper, 1, now)?;
         self.index(meeting, &document, 1, paper.analysis)?;
@@ -445,6 +550,7 @@ impl HubDir {
                     id: document.to_string(),
                 }))
             })?;
+        self.writable()?;
         let version = self.store_version(&paper, next, now)?;
         self.index(meeting, document, next, paper.analysis)?;
         self.append(
@@ -527,6 +633,8 @@ pub enum PairRefusal {
     Used,
     /// Past its expiry.
     Expired,
+    /// Cancelled by the secretariat (`phonghop invite cancel`).
+    Cancelled,
 }
 
 /// A paper's title when the PDF has none: its file name without ".pdf".
@@ -538,13 +646,97 @@ fn file_stem(name: &str) -> String {
     }
 }
 
-fn code_hash(code: &str) -> String {
-    Hash::of(code.trim().to_ascii_uppercase().as_bytes()).to_hex()
+/// How long an invite stays valid unless the secretariat says otherwise.
+pub const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
+
+/// The symbols of an invite code: Crockford's base32 (no I, L, O or U, so
+/// nothing reads as another symbol).
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// Symbols in an invite code: 16 × 5 = 80 random bits.
+const CODE_SYMBOLS: usize = 16;
+
+/// A new invite code: 80 bits from the OS, as four groups of four Crockford
+/// symbols (`7K3M-Q9XA-H2PD-WR5T`). No fallback without OS entropy: a
+/// guessable code would let anyone on the network pair as that person.
+fn new_invite_code() -> Result<String, HubError> {
+    let mut bytes = [0u8; CODE_SYMBOLS * 5 / 8];
+    getrandom::getrandom(&mut bytes).map_err(|e| HubError::Io {
+        path: PathBuf::from("/dev/urandom"),
+        source: std::io::Error::other(format!("no randomness for an invite code: {e}")),
+    })?;
+    let bits = bytes.iter().fold(0u128, |acc, b| acc << 8 | u128::from(*b));
+    let mut code = String::with_capacity(CODE_SYMBOLS + 3);
+    for i in 0..CODE_SYMBOLS {
+        if i > 0 && i % 4 == 0 {
+            code.push('-');
+        }
+        let shift = 5 * (CODE_SYMBOLS - 1 - i);
+        code.push(char::from(CROCKFORD[((bits >> shift) & 31) as usize]));
+    }
+    Ok(code)
+}
+
+/// An invite code as typed, reduced to its 16 symbols: case, dashes and
+/// spaces do not matter, and I/L are read as 1 and O as 0 (Crockford's
+/// rule for what people type). `None` when it cannot be a code — checked
+/// before anything else is looked at.
+pub fn canonical_invite_code(typed: &str) -> Option<String> {
+    let mut out = String::with_capacity(CODE_SYMBOLS);
+    for c in typed.chars() {
+        let c = match c.to_ascii_uppercase() {
+            '-' | ' ' => continue,
+            'I' | 'L' => '1',
+            'O' => '0',
+            c => c,
+        };
+        if !c.is_ascii() || !CROCKFORD.contains(&(c as u8)) || out.len() == CODE_SYMBOLS {
+            return None;
+        }
+        out.push(c);
+    }
+    (out.len() == CODE_SYMBOLS).then_some(out)
+}
+
+fn code_hash(canonical: &str) -> String {
+    Hash::of(canonical.as_bytes()).to_hex()
+}
+
+/// Whether `code` can still pair a device, and for whom; reads only. The
+/// server asks this on a connection of its own before it takes the hub
+/// lock, so a flood of wrong codes never waits for (or holds up) the hub.
+///
+/// A cancelled invite is one ended without a device (`used_at` set,
+/// `device` empty): the invites table needs no new column for it.
+pub fn invite_state(
+    conn: &phonghop_store::rusqlite::Connection,
+    code: &str,
+    now: Timestamp,
+) -> phonghop_store::rusqlite::Result<Result<PersonId, PairRefusal>> {
+    use phonghop_store::rusqlite::{params, OptionalExtension};
+    let Some(canonical) = canonical_invite_code(code) else {
+        return Ok(Err(PairRefusal::Unknown));
+    };
+    let row: Option<(String, i64, Option<i64>, Option<String>)> = conn
+        .query_row(
+            "SELECT person, expires_at, used_at, device FROM invites WHERE code_hash = ?1",
+            params![code_hash(&canonical)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    Ok(match row {
+        None => Err(PairRefusal::Unknown),
+        Some((_, _, Some(_), None)) => Err(PairRefusal::Cancelled),
+        Some((_, _, Some(_), Some(_))) => Err(PairRefusal::Used),
+        Some((_, expires_at, None, _)) if now.0 > expires_at => Err(PairRefusal::Expired),
+        Some((person, _, None, _)) => Ok(PersonId::new(person)),
+    })
 }
 
 impl HubDir {
-    /// Creates a one-time invite code for `person`, valid for `ttl_ms`.
-    /// Only its hash is stored.
+    /// Creates a one-time invite code for `person`, valid for `ttl_ms`
+    /// ([`INVITE_TTL_MS`] unless the secretariat says otherwise). Only its
+    /// hash is stored.
     pub fn create_invite(
         &mut self,
         person: &str,
@@ -560,22 +752,48 @@ impl HubDir {
         {
             return Err(HubError::UnknownPerson(person.to_string()));
         }
-        let raw = new_id("x");
-        let letters: String = raw[2..]
-            .to_ascii_uppercase()
-            .chars()
-            .chain("ABCD".chars())
-            .take(12)
-            .collect();
-        let code = format!("{}-{}-{}", &letters[..4], &letters[4..8], &letters[8..12]);
+        self.writable()?;
+        let code = new_invite_code()?;
+        let canonical = canonical_invite_code(&code).unwrap_or_default();
         self.store
             .conn()
             .execute(
                 "INSERT INTO invites (code_hash, person, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                phonghop_store::rusqlite::params![code_hash(&code), person, now.0, now.0 + ttl_ms],
+                phonghop_store::rusqlite::params![code_hash(&canonical), person, now.0, now.0.saturating_add(ttl_ms)],
             )
             .map_err(|source| self.sqlite(source))?;
         Ok(code)
+    }
+
+    /// Cancels invites that have not paired a device yet: every one of a
+    /// person (`what` is a person id) or one code. Returns how many.
+    pub fn cancel_invites(&mut self, what: &str, now: Timestamp) -> Result<usize, HubError> {
+        use phonghop_store::rusqlite::params;
+        self.writable()?;
+        let is_person = self
+            .store
+            .state()
+            .directory
+            .persons
+            .contains_key(&PersonId::new(what));
+        let changed = if is_person {
+            self.store.conn().execute(
+                "UPDATE invites SET used_at = ?1 WHERE person = ?2 AND used_at IS NULL",
+                params![now.0, what],
+            )
+        } else {
+            let canonical =
+                canonical_invite_code(what).ok_or_else(|| HubError::UnknownInvite(what.into()))?;
+            self.store.conn().execute(
+                "UPDATE invites SET used_at = ?1 WHERE code_hash = ?2 AND used_at IS NULL",
+                params![now.0, code_hash(&canonical)],
+            )
+        };
+        let n = changed.map_err(|source| self.sqlite(source))?;
+        if n == 0 && !is_person {
+            return Err(HubError::UnknownInvite(what.into()));
+        }
+        Ok(n)
     }
 
     fn sqlite(&self, source: phonghop_store::rusqlite::Error) -> HubError {
@@ -594,42 +812,28 @@ impl HubDir {
         label: &str,
         now: Timestamp,
     ) -> Result<Result<Device, PairRefusal>, HubError> {
-        use phonghop_store::rusqlite::{params, OptionalExtension};
-        let hash = code_hash(code);
-        let row: Option<(String, i64, Option<i64>)> = self
-            .store
-            .conn()
-            .query_row(
-                "SELECT person, expires_at, used_at FROM invites WHERE code_hash = ?1",
-                params![hash],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(|e| self.sqlite(e))?;
-        let Some((person, expires_at, used_at)) = row else {
-            return Ok(Err(PairRefusal::Unknown));
+        use phonghop_store::rusqlite::params;
+        self.writable()?;
+        let person = match invite_state(self.store.conn(), code, now) {
+            Ok(Ok(person)) => person,
+            Ok(Err(refusal)) => return Ok(Err(refusal)),
+            Err(e) => return Err(self.sqlite(e)),
         };
-        if used_at.is_some() {
-            return Ok(Err(PairRefusal::Used));
-        }
-        if now.0 > expires_at {
-            return Ok(Err(PairRefusal::Expired));
-        }
+        let hash = code_hash(&canonical_invite_code(code).unwrap_or_default());
         let device = Device {
             id: DeviceId::new(new_id("dev")),
-            person: PersonId::new(person),
+            person,
             public_key,
             label: label.chars().take(80).collect(),
             paired_at: now,
             revoked_at: None,
         };
         let id = device.id.clone();
-        self.store.append_with(
+        self.append_with(
             &LogId::Directory,
             &[Event::DeviceRegistered {
                 device: device.clone(),
             }],
-            &self.key,
             |tx, _| {
                 tx.execute(
                     "UPDATE invites SET used_at = ?1, device = ?2 WHERE code_hash = ?3",
@@ -641,7 +845,10 @@ impl HubDir {
         Ok(Ok(device))
     }
 
-    /// Revokes a device: refused from now on; it wipes its cache on contact.
+    /// Revokes a device: refused from now on. The running hub (the one
+    /// writer: this runs in it) tells the device's live sockets when it
+    /// publishes the entry and closes them; the device wipes everything of
+    /// this hub.
     pub fn revoke_device(&mut self, device: &str, now: Timestamp) -> Result<(), HubError> {
         self.append(
             &LogId::Directory,
@@ -653,9 +860,13 @@ impl HubDir {
         Ok(())
     }
 
-    /// Picks up entries another process (the CLI) appended to hub.db since
-    /// we last looked; returns them so a server can push them live.
+    /// A read-only view catches up with what the folder's writer committed
+    /// since it last looked; returns those entries. The writer itself has
+    /// nothing to catch up with (nobody else writes its folder).
     pub fn refresh(&mut self) -> Result<Vec<LogEntry>, HubError> {
+        if self.is_writer() {
+            return Ok(Vec::new());
+        }
         Ok(self.store.refresh()?)
     }
 
@@ -665,11 +876,30 @@ impl HubDir {
         log: &LogId,
         events: &[Event],
         extra: impl FnOnce(
-            &phonghop_store::rusqlite::Transaction<'_>,
+            &phonghop_store::rusqlite::Connection,
             &[LogEntry],
         ) -> phonghop_store::rusqlite::Result<()>,
     ) -> Result<Vec<LogEntry>, HubError> {
-        Ok(self.store.append_with(log, events, &self.key, extra)?)
+        self.writable()?;
+        let entries = self.store.append_with(log, events, &self.key, extra)?;
+        self.appended.extend_from_slice(&entries);
+        Ok(entries)
+    }
+
+    /// Appends to several logs in one transaction, in the given order (see
+    /// [`phonghop_store::Store::append_across`]).
+    pub fn append_across(
+        &mut self,
+        ops: &[(&LogId, &Event)],
+        extra: impl FnOnce(
+            &phonghop_store::rusqlite::Connection,
+            &[LogEntry],
+        ) -> phonghop_store::rusqlite::Result<()>,
+    ) -> Result<Vec<LogEntry>, HubError> {
+        self.writable()?;
+        let entries = self.store.append_across(ops, &self.key, extra)?;
+        self.appended.extend_from_slice(&entries);
+        Ok(entries)
     }
 }
 
@@ -688,65 +918,38 @@ impl HubDir {
         })
     }
 
-    /// The events that close `poll` at `now`: a secret poll's sealed
-    /// ballots first — no voter, in option order, all timed at the close
-    /// (the deadline, if that came first) — then `PollClosed`. While the
-    /// poll was open only its turnout (who voted) was published; nothing
-    /// in the log pairs a choice with a turnout entry. Append them with
-    /// [`HubDir::unseal`] in the same transaction.
+    /// The events that close `poll` (see [`closing_events`]).
     pub fn closing_events(
         &self,
         meeting: &MeetingId,
         poll: &PollId,
         now: Timestamp,
     ) -> Result<Vec<Event>, HubError> {
-        let p = self
-            .store
-            .state()
-            .meetings
-            .get(meeting)
-            .and_then(|m| m.polls.get(poll));
-        let mut events = Vec::new();
-        if let Some(p) = p.filter(|p| p.secret) {
-            let at = p.closes_at.map_or(now, |d| d.min(now));
-            let sqlite = |source| {
+        closing_events(self.store.state(), self.store.conn(), meeting, poll, now).map_err(
+            |source| {
                 HubError::Store(phonghop_store::StoreError::Sqlite {
                     path: self.root.join("hub.db"),
                     source,
                 })
-            };
-            let mut q = self
-                .store
-                .conn()
-                .prepare(
-                    "SELECT choice FROM sealed_ballots WHERE meeting = ?1 AND poll = ?2 \
-                     ORDER BY choice",
-                )
-                .map_err(sqlite)?;
-            let choices = q
-                .query_map([meeting.as_str(), poll.as_str()], |r| r.get::<_, u32>(0))
-                .map_err(sqlite)?
-                .collect::<Result<Vec<u32>, _>>()
-                .map_err(sqlite)?;
-            events.extend(choices.into_iter().map(|choice| Event::BallotCast {
-                poll: poll.clone(),
-                voter: None,
-                choice,
-                at,
-                proof: None,
-            }));
-        }
-        events.push(Event::PollClosed {
-            poll: poll.clone(),
-            at: now,
-        });
-        Ok(events)
+            },
+        )
+    }
+
+    /// Runs `f` in one group commit of the hub's store
+    /// ([`phonghop_store::Store::group`]), with the hub key for sealing.
+    pub fn group<T>(
+        &mut self,
+        f: impl FnOnce(&mut phonghop_store::Group<'_>, &SecretKey) -> T,
+    ) -> Result<T, HubError> {
+        self.writable()?;
+        let key = &self.key;
+        Ok(self.store.group(|g| f(g, key))?)
     }
 
     /// Seals a secret ballot's choice until its poll closes (inside the
     /// transaction that records the voter's turnout).
     pub fn seal(
-        tx: &phonghop_store::rusqlite::Transaction<'_>,
+        tx: &phonghop_store::rusqlite::Connection,
         meeting: &MeetingId,
         poll: &PollId,
         choice: u32,
@@ -761,7 +964,7 @@ impl HubDir {
     /// Forgets a closed poll's sealed ballots, now in the log (inside the
     /// transaction that appends [`HubDir::closing_events`]).
     pub fn unseal(
-        tx: &phonghop_store::rusqlite::Transaction<'_>,
+        tx: &phonghop_store::rusqlite::Connection,
         meeting: &MeetingId,
         poll: &PollId,
     ) -> phonghop_store::rusqlite::Result<()> {
@@ -802,6 +1005,46 @@ impl HubDir {
     }
 }
 
+/// The events that close `poll` at `now`: a secret poll's sealed ballots
+/// first — no voter, in option order, all timed at the close (the
+/// deadline, if that came first) — then `PollClosed`. While the poll was
+/// open only its turnout (who voted) was published; nothing in the log
+/// pairs a choice with a turnout entry. Append them with
+/// [`HubDir::unseal`] in the same transaction. The sealed choices are read
+/// through `conn`: inside a group commit, the group's own connection, so
+/// ballots sealed earlier in the same group are counted.
+pub fn closing_events(
+    state: &phonghop_core::State,
+    conn: &phonghop_store::rusqlite::Connection,
+    meeting: &MeetingId,
+    poll: &PollId,
+    now: Timestamp,
+) -> Result<Vec<Event>, phonghop_store::rusqlite::Error> {
+    let p = state.meetings.get(meeting).and_then(|m| m.polls.get(poll));
+    let mut events = Vec::new();
+    if let Some(p) = p.filter(|p| p.secret) {
+        let at = p.closes_at.map_or(now, |d| d.min(now));
+        let mut q = conn.prepare_cached(
+            "SELECT choice FROM sealed_ballots WHERE meeting = ?1 AND poll = ?2 ORDER BY choice",
+        )?;
+        let choices = q
+            .query_map([meeting.as_str(), poll.as_str()], |r| r.get::<_, u32>(0))?
+            .collect::<Result<Vec<u32>, _>>()?;
+        events.extend(choices.into_iter().map(|choice| Event::BallotCast {
+            poll: poll.clone(),
+            voter: None,
+            choice,
+            at,
+            proof: None,
+        }));
+    }
+    events.push(Event::PollClosed {
+        poll: poll.clone(),
+        at: now,
+    });
+    Ok(events)
+}
+
 /// "2.1" → [2, 1]; refuses "", "0", "2.", "a".
 fn parse_number(n: &str) -> Result<Vec<u32>, HubError> {
     let bad = || HubError::BadNumber(n.to_string());
@@ -822,19 +1065,19 @@ fn join_number(parts: &[u32]) -> String {
 }
 
 fn write_key(path: &Path, key: &SecretKey) -> Result<(), HubError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io(path))?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    // Readable by its owner only. (On Windows a new file inherits the
+    // folder's ACL: the user's own profile folder by default.)
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path).map_err(io(path))?;
     f.write_all(hex::encode(key.to_seed()).as_bytes())
         .and_then(|()| f.sync_all())
         .map_err(io(path))
 }
 
-fn read_key(path: &Path) -> Result<SecretKey, HubError> {
+pub(crate) fn read_key(path: &Path) -> Result<SecretKey, HubError> {
     let text = fs::read_to_string(path).map_err(|e| HubError::BadKey {
         path: path.to_path_buf(),
         reason: format!("cannot read it ({e})"),

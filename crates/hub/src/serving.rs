@@ -1,7 +1,9 @@
-//! `DIR/serving.json`: how a running `phonghop hub` can be reached, written
-//! when it starts and removed when it stops, so that another program on
-//! this computer working on the same folder (the secretariat's app) can
-//! make invites that point at it.
+//! `DIR/serving.json`: how a running hub can be reached, written by
+//! [`crate::server::serve`] when it starts and removed when it stops, so
+//! that other programs on this computer working on the same folder can
+//! reach it: the secretariat's app makes invites that point at it, and the
+//! `phonghop` CLI sends its writes to the hub's admin endpoint (the hub is
+//! the folder's one writer while it runs).
 
 use crate::HubError;
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,13 @@ pub struct Serving {
     pub tls: bool,
     /// SHA-256 of that certificate, when `tls`.
     pub fingerprint: Option<String>,
+    /// The admin endpoint, on a loopback address (`POST /v1/admin`): where
+    /// this computer's `phonghop` commands send the folder's writes.
+    #[serde(default)]
+    pub admin: Option<SocketAddr>,
+    /// The process serving it.
+    #[serde(default)]
+    pub pid: Option<u32>,
 }
 
 fn path(dir: &Path) -> PathBuf {
@@ -24,16 +33,20 @@ fn path(dir: &Path) -> PathBuf {
 }
 
 impl Serving {
-    /// Records this hub as running.
+    /// Records this hub as running (written whole, then renamed into
+    /// place: a reader never sees half a record).
     pub fn write(&self, dir: &Path) -> Result<(), HubError> {
         let json = serde_json::to_vec_pretty(self).map_err(|e| HubError::Io {
             path: path(dir),
             source: std::io::Error::other(e),
         })?;
-        std::fs::write(path(dir), json).map_err(|source| HubError::Io {
-            path: path(dir),
-            source,
-        })
+        let tmp = dir.join("serving.json.tmp");
+        std::fs::write(&tmp, json)
+            .and_then(|()| std::fs::rename(&tmp, path(dir)))
+            .map_err(|source| HubError::Io {
+                path: path(dir),
+                source,
+            })
     }
 
     /// The running hub's record, if one is running.
@@ -45,6 +58,15 @@ impl Serving {
     /// The hub stopped.
     pub fn remove(dir: &Path) {
         let _ = std::fs::remove_file(path(dir));
+    }
+
+    /// The running hub's record, if its admin endpoint answers (a hub that
+    /// was killed leaves its record behind).
+    pub fn answering(dir: &Path) -> Option<Serving> {
+        let serving = Serving::read(dir)?;
+        let admin = serving.admin?;
+        std::net::TcpStream::connect_timeout(&admin, std::time::Duration::from_millis(500)).ok()?;
+        Some(serving)
     }
 
     /// What goes after the `@` of an invite: `host:port[/fingerprint]`,

@@ -15,6 +15,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_sync.sql"),
     include_str!("../migrations/0003_sealed_ballots.sql"),
+    include_str!("../migrations/0004_global_order.sql"),
+    include_str!("../migrations/0005_outbox_outcomes.sql"),
 ];
 
 /// Schema version this build knows.

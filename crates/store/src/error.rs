@@ -81,6 +81,16 @@ pub enum StoreError {
         /// What the bytes hash to.
         actual: Hash,
     },
+    /// An earlier reload of this database failed: the in-memory state may
+    /// be behind the disk, so this store takes no more writes (fail closed,
+    /// never serve or extend a stale state).
+    #[error("database {path}: writes are stopped because the log could not be replayed ({reason}); restart once the cause is fixed")]
+    Halted {
+        /// The database file.
+        path: PathBuf,
+        /// Why the replay failed.
+        reason: String,
+    },
     /// A value could not be encoded.
     #[error("cannot encode {what}: {source}")]
     Encode {
@@ -105,6 +115,7 @@ impl StoreError {
             StoreError::WrongHub { .. } => "wrong_hub",
             StoreError::NoHubKey(_) => "no_hub_key",
             StoreError::BlobMismatch { .. } => "blob_mismatch",
+            StoreError::Halted { .. } => "halted",
             StoreError::Encode { .. } => "encode",
         }
     }

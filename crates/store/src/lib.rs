@@ -18,5 +18,5 @@ pub use blobs::{BlobStore, PartialBlob};
 pub use error::StoreError;
 pub use phonghop_core::State;
 pub use rusqlite;
-pub use store::Store;
+pub use store::{Group, Quarantined, Store};
 pub use verify::{verify_database, VerifyReport};

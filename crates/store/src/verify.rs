@@ -4,10 +4,10 @@
 //! replaying the logs gives (so an edited table row is caught too).
 
 use crate::db::{self, sqlite_err};
-use crate::store::{hub_key, log_ids, read_log};
+use crate::store::{hub_key, replay_all};
 use crate::{project, StoreError};
-use phonghop_core::log::{verify_chain, ChainError};
-use phonghop_core::{PublicKey, State};
+use phonghop_core::log::ChainError;
+use phonghop_core::PublicKey;
 use std::path::Path;
 
 /// What `verify_database` checked.
@@ -52,34 +52,12 @@ pub fn verify_database(path: &Path) -> Result<VerifyReport, StoreError> {
         hub_fingerprint: key.fingerprint(),
         ..VerifyReport::default()
     };
-    let mut state = State::default();
-    let mut touched_all = Vec::new();
-    for log in log_ids(&conn).map_err(&err)? {
-        let log = log.map_err(|k| {
-            chain(ChainError::Decode {
-                log: k,
-                seq: 0,
-                reason: "unknown log key".into(),
-            })
-        })?;
-        let entries = read_log(&conn, &log, 0).map_err(&err)?;
-        report.redacted += verify_chain(&entries, &key).map_err(chain)?;
-        for e in &entries {
-            if let Some(ev) = e.event().map_err(chain)? {
-                let touched = state.apply(&log, &ev).map_err(|r| {
-                    chain(ChainError::Decode {
-                        log: log.key(),
-                        seq: e.seq,
-                        reason: format!("the reducer refuses it: {r}"),
-                    })
-                })?;
-                touched_all.extend(touched);
-            }
-        }
-        report.logs += 1;
-        report.entries += entries.len();
-        report.signatures += entries.len();
-    }
+    let replayed = replay_all(&conn, path, Some(&key), true)?;
+    report.logs = replayed.logs;
+    report.entries = replayed.entries;
+    report.redacted = replayed.redacted;
+    report.signatures = replayed.entries;
+    let (state, touched_all) = (replayed.state, replayed.touched);
     // Rebuild the projection in memory and compare with the file's tables.
     let mem = rusqlite::Connection::open_in_memory().map_err(&err)?;
     mem.execute_batch(include_str!("../migrations/0001_init.sql"))

@@ -53,6 +53,9 @@ describe("TauriBackend", () => {
     await b.getSession("m1");
     await b.sessionCommand("m1", { type: "cast_ballot", poll: "poll_1", choice: 0 });
     await b.commandState("c-1");
+    await b.listOutbox("m1");
+    await b.dismissRefusal("c-2");
+    await b.listSetAside("m1");
     expect(calls).toEqual([
       { command: "app_status", args: undefined },
       { command: "join", args: { invite: "PH1-abc" } },
@@ -68,6 +71,9 @@ describe("TauriBackend", () => {
       { command: "get_session", args: { meetingId: "m1" } },
       { command: "session_command", args: { meetingId: "m1", action: { type: "cast_ballot", poll: "poll_1", choice: 0 } } },
       { command: "command_state", args: { commandId: "c-1" } },
+      { command: "list_outbox", args: { meetingId: "m1" } },
+      { command: "dismiss_refusal", args: { commandId: "c-2" } },
+      { command: "list_set_aside", args: { meetingId: "m1" } },
     ]);
   });
 

@@ -130,8 +130,8 @@ export type Shape =
   | { kind: "note"; at: Point };
 
 export type Visibility = "private" | "shared";
-/** saved = on this device only; sent = acknowledged by the hub. */
-export type DeliveryState = "saved" | "sent";
+/** saved = on this device only; sent = acknowledged by the hub; refused = the hub did not accept the last change (see `refusal`). */
+export type DeliveryState = "saved" | "sent" | "refused";
 
 export interface AnnotationView {
   id: string;
@@ -147,6 +147,8 @@ export interface AnnotationView {
   /** Milliseconds since the Unix epoch. */
   updatedAt: number;
   state: DeliveryState;
+  /** Why the last change made on this device was refused (state "refused"), until dismissed. Output only. */
+  refusal?: OutboxRefusal | null;
 }
 
 // ---------------------------------------------------------------- session
@@ -240,6 +242,8 @@ export interface SessionView {
   status: MeetingStatus;
   currentItem: string | null;
   chairFocus: { documentId: string; page: number } | null;
+  /** The chair shows a paper this member does not receive (no id, no title). */
+  chairFocusWithheld: boolean;
   attendance: {
     /** Voting members checked in. */
     present: number;
@@ -279,6 +283,42 @@ export type SessionAction =
     }
   | { type: "open_poll"; poll: string }
   | { type: "close_poll"; poll: string };
+
+/** A refused outbox command: the hub's code and reason, and the command to dismiss. */
+export interface OutboxRefusal extends Refusal {
+  commandId: string;
+}
+
+/** What an outbox command is about, so its refusal is shown next to that thing. */
+export interface OutboxConcern {
+  kind: "annotation" | "poll" | "speaker_request" | "attendance" | "session";
+  id: string | null;
+  /** An annotation's paper and page (0-based). */
+  documentId: string | null;
+  page: number | null;
+}
+
+/** An entry the hub sent that this device's rules could not apply: kept in its chain, not applied. */
+export interface SetAsideEntry {
+  log: string;
+  seq: number;
+  code: string;
+  reason: string;
+}
+
+/** An outbox command that has not settled: waiting for the hub, or refused and not dismissed. */
+export interface OutboxItem {
+  commandId: string;
+  /** The command's type: "add_annotation", "cast_ballot", … */
+  command: string;
+  concern: OutboxConcern;
+  state: "pending" | "refused";
+  refusal: OutboxRefusal | null;
+  /** Failed sends that may pass (network, hub errors) so far. */
+  attempts: number;
+  lastError: string | null;
+  createdAt: number;
+}
 
 /** A command queued on this device: pending until the hub answers. */
 export interface CommandState {
@@ -349,6 +389,12 @@ export interface Backend {
   /** Queues a session action in the outbox (durable before it returns); the hub decides. */
   sessionCommand(meetingId: string, action: SessionAction): Promise<CommandState>;
   commandState(commandId: string): Promise<CommandState>;
+  /** The meeting's outbox commands still waiting or refused (not dismissed), oldest first. */
+  listOutbox(meetingId: string): Promise<OutboxItem[]>;
+  /** The person has seen a refusal: it leaves the lists (refreshed through the usual change events). */
+  dismissRefusal(commandId: string): Promise<void>;
+  /** Entries of the meeting the hub sent that this device could not apply (kept, not applied). */
+  listSetAside(meetingId: string): Promise<SetAsideEntry[]>;
   on<E extends BackendEventName>(
     event: E,
     handler: (payload: BackendEvents[E]) => void,
@@ -435,6 +481,15 @@ export class TauriBackend implements Backend {
   }
   commandState(commandId: string): Promise<CommandState> {
     return this.#call("command_state", { commandId });
+  }
+  listOutbox(meetingId: string): Promise<OutboxItem[]> {
+    return this.#call("list_outbox", { meetingId });
+  }
+  async dismissRefusal(commandId: string): Promise<void> {
+    await this.#call<null>("dismiss_refusal", { commandId });
+  }
+  listSetAside(meetingId: string): Promise<SetAsideEntry[]> {
+    return this.#call("list_set_aside", { meetingId });
   }
 
   on<E extends BackendEventName>(

@@ -16,6 +16,10 @@
 // with a named vote open (ballots from others arrive every second);
 // `?poll=secret` the same as a secret ballot. My ballots wait 1.5 s before
 // they are counted, or stay "not yet counted" with `?offline=1`.
+//
+// Outbox: a note over 16,384 bytes is refused before it is saved, as on a
+// device; with `?refuse=1` the "hub" refuses every annotation change, which
+// then shows as refused with the reason until dismissed.
 
 import {
   BackendError,
@@ -27,6 +31,8 @@ import {
   type BackendEvents,
   type Box,
   type CommandState,
+  type OutboxItem,
+  type SetAsideEntry,
   type MajorityRule,
   type PollView,
   type Role,
@@ -192,6 +198,12 @@ function decide(p: DevPoll): NonNullable<PollView["outcome"]> {
   return { passed: quorumMet && approve >= req, quorumMet, approve, baseCount, required: req, cast };
 }
 
+/** core::limits: note text, in UTF-8 bytes. */
+const NOTE_TEXT_LIMIT = 16_384;
+
+/** 16384 → "16,384", as the Rust side writes numbers in messages. */
+const grouped = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+
 export class DevBackend implements Backend {
   #status: AppStatus;
   #meetings: MeetingDetail[];
@@ -200,6 +212,9 @@ export class DevBackend implements Backend {
   #listeners = new Map<BackendEventName, Set<(p: unknown) => void>>();
   #sessions = new Map<string, DevSession>();
   #commands = new Map<string, CommandState>();
+  /** Refused annotation changes not yet dismissed (`?refuse=1`), by command id. */
+  #refused = new Map<string, { meetingId: string; annotation: AnnotationView; item: OutboxItem }>();
+  #refuse: boolean;
   #role: Role;
   #pollParam: string | null;
 
@@ -215,6 +230,7 @@ export class DevBackend implements Backend {
     this.#meetings = this.#sampleMeetings();
     this.#role = params.get("role") === "chair" ? "chair" : "delegate";
     this.#pollParam = params.get("poll");
+    this.#refuse = params.get("refuse") === "1";
     setInterval(() => this.#tick(), 1000);
   }
 
@@ -483,6 +499,7 @@ export class DevBackend implements Backend {
       status: s.status,
       currentItem: s.currentItem,
       chairFocus: s.chairFocus,
+      chairFocusWithheld: false,
       attendance: { present, total: voters.length, quorumMet: present * 3 >= voters.length * 2, people: s.people },
       speakers: s.speakers,
       polls,
@@ -676,17 +693,60 @@ export class DevBackend implements Backend {
   }
 
   async saveAnnotation(meetingId: string, annotation: AnnotationView): Promise<AnnotationView> {
-    const stored: AnnotationView = { ...structuredClone(annotation), state: "saved", updatedAt: Date.now() };
+    const size = new TextEncoder().encode(annotation.text ?? "").length;
+    if (size > NOTE_TEXT_LIMIT) {
+      throw new BackendError("too_large", `note text is ${grouped(size)} bytes; the limit is ${grouped(NOTE_TEXT_LIMIT)}`);
+    }
+    const stored: AnnotationView = { ...structuredClone(annotation), state: "saved", refusal: null, updatedAt: Date.now() };
     this.#annotations.set(stored.id, stored);
     if (this.#status.connection === "online") {
       setTimeout(() => {
         const cur = this.#annotations.get(stored.id);
         if (!cur) return;
-        cur.state = "sent";
+        if (this.#refuse) {
+          const commandId = `c-dev-${Date.now()}`;
+          const refusal = { commandId, code: "invalid", message: `invalid page: page ${cur.page + 1} is beyond the paper's end` };
+          cur.state = "refused";
+          cur.refusal = refusal;
+          this.#refused.set(commandId, {
+            meetingId,
+            annotation: cur,
+            item: {
+              commandId,
+              command: "add_annotation",
+              concern: { kind: "annotation", id: cur.id, documentId: cur.documentId, page: cur.page },
+              state: "refused",
+              refusal,
+              attempts: 0,
+              lastError: null,
+              createdAt: stored.updatedAt,
+            },
+          });
+          this.#emit("meeting-changed", { meetingId });
+        } else cur.state = "sent";
         this.#emit("annotations-changed", { meetingId, documentId: cur.documentId });
       }, 1500);
     }
     return structuredClone(stored);
+  }
+
+  async listSetAside(_meetingId: string): Promise<SetAsideEntry[]> {
+    // The dev backend applies everything it makes: nothing is ever set aside.
+    return [];
+  }
+
+  async listOutbox(meetingId: string): Promise<OutboxItem[]> {
+    return [...this.#refused.values()].filter((r) => r.meetingId === meetingId).map((r) => structuredClone(r.item));
+  }
+
+  async dismissRefusal(commandId: string): Promise<void> {
+    const r = this.#refused.get(commandId);
+    if (!r) return;
+    this.#refused.delete(commandId);
+    // Nothing reached the "hub": the refused note leaves this device's view.
+    if (this.#annotations.get(r.annotation.id)?.refusal?.commandId === commandId) this.#annotations.delete(r.annotation.id);
+    this.#emit("annotations-changed", { meetingId: r.meetingId, documentId: r.annotation.documentId });
+    this.#emit("meeting-changed", { meetingId: r.meetingId });
   }
 
   async deleteAnnotation(_meetingId: string, annotationId: string): Promise<void> {

@@ -29,8 +29,13 @@ pub fn role_in(m: &MeetingState, person: &PersonId) -> Option<Role> {
     Some(role)
 }
 
-/// The paper an event concerns, if any (`annotation_docs` remembers the
-/// paper of annotations that have since been deleted).
+/// The paper an event names, if any (`annotation_docs` remembers the paper
+/// of every annotation ever added, deleted and moved ones included).
+///
+/// Redaction by construction: every event kind is listed here, with no
+/// wildcard, so a new kind does not compile until someone decides whether
+/// it names a paper. An event naming a paper a reader may not read reaches
+/// that reader redacted (payload withheld).
 pub fn document_of<'a>(
     ev: &'a Event,
     annotation_docs: &'a HashMap<AnnotationId, DocumentId>,
@@ -39,24 +44,53 @@ pub fn document_of<'a>(
         Event::DocumentAdded { document, .. }
         | Event::DocumentRetitled { document, .. }
         | Event::DocumentVersionAdded { document, .. } => Some(document),
+        Event::ChairFocusSet { document, .. } => document.as_ref(),
         Event::AnnotationAdded { annotation } | Event::AnnotationEdited { annotation } => {
             Some(&annotation.document)
         }
-        Event::AnnotationDeleted { annotation, .. } => annotation_docs.get(annotation),
-        _ => None,
+        Event::AnnotationDeleted { annotation, .. } | Event::AnnotationMoved { annotation, .. } => {
+            annotation_docs.get(annotation)
+        }
+        Event::BodyCreated { .. }
+        | Event::PersonAdded { .. }
+        | Event::DeviceRegistered { .. }
+        | Event::DeviceRevoked { .. }
+        | Event::MeetingCreated { .. }
+        | Event::MeetingDetailsChanged { .. }
+        | Event::MemberAdded { .. }
+        | Event::MeetingPublished { .. }
+        | Event::SessionStarted { .. }
+        | Event::SessionClosed { .. }
+        | Event::AgendaItemAdded { .. }
+        | Event::AgendaItemEdited { .. }
+        | Event::AgendaItemMoved { .. }
+        | Event::CurrentItemSet { .. }
+        | Event::ChairFocusWithheld { .. }
+        | Event::AttendanceRecorded { .. }
+        | Event::SpeakerRequested { .. }
+        | Event::SpeakerWithdrawn { .. }
+        | Event::FloorGiven { .. }
+        | Event::FloorEnded { .. }
+        | Event::PollCreated { .. }
+        | Event::PollOpened { .. }
+        | Event::TurnoutRecorded { .. }
+        | Event::BallotCast { .. }
+        | Event::PollClosed { .. } => None,
     }
 }
 
-/// Whether `person` with `role` may read events about `document`.
+/// Whether `person` with `role` may read events about `document` (an
+/// unknown paper: no).
 pub fn may_read_document(
     m: &MeetingState,
     document: &DocumentId,
     person: &PersonId,
     role: Role,
 ) -> bool {
+    // Fail closed: a paper this state does not know is nobody's to read.
     m.documents
         .get(document)
-        .is_none_or(|d| d.confidentiality.allows(person, role))
+        .is_some_and(|d| d.confidentiality.allows(person, role))
 }
 
 /// The entries as this reader may see them.

@@ -9,16 +9,16 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use phonghop_core::protocol::{ApiError, EntriesResponse, MeetingInfo};
+use phonghop_core::protocol::{ApiError, EntriesResponse, FeedResponse, MeetingInfo};
 use phonghop_core::*;
 use serde::Deserialize;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-/// An error answer.
+/// An error answer, with `Retry-After` (seconds) when waiting helps.
 #[derive(Debug)]
-pub(crate) struct Failure(pub StatusCode, pub ApiError);
+pub(crate) struct Failure(pub StatusCode, pub ApiError, pub Option<u64>);
 
 impl Failure {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Failure {
@@ -28,7 +28,13 @@ impl Failure {
                 code: code.into(),
                 message: message.into(),
             },
+            None,
         )
+    }
+    /// Says when to try again.
+    pub fn retry_after(mut self, secs: u64) -> Failure {
+        self.2 = Some(secs);
+        self
     }
     pub fn internal(e: impl std::fmt::Display) -> Failure {
         tracing::error!(error = %e, "internal error");
@@ -38,23 +44,88 @@ impl Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        (self.0, Json(self.1)).into_response()
+        let mut resp = (self.0, Json(self.1)).into_response();
+        if let Some(secs) = self.2 {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        resp
     }
 }
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+/// Pairing and sign-in requests per client address (a `tower_governor`
+/// layer over governor's GCRA limiter, keyed by the peer address).
+pub(crate) type PerAddress = tower_governor::governor::GovernorConfig<
+    tower_governor::key_extractor::PeerIpKeyExtractor,
+    governor::middleware::NoOpMiddleware<governor::clock::QuantaInstant>,
+>;
+
+/// The per-address limit for `limits`, if it applies to a hub listening on
+/// `addr`: a hub on a loopback address answers only this computer's own
+/// programs (tests, the demo, benchmarks pairing hundreds of devices from
+/// one address), so there it is off unless `per_ip_on_loopback` is set.
+pub(crate) fn per_address(
+    limits: &super::Limits,
+    addr: std::net::SocketAddr,
+) -> Option<PerAddress> {
+    if addr.ip().is_loopback() && !limits.per_ip_on_loopback {
+        return None;
+    }
+    tower_governor::governor::GovernorConfigBuilder::default()
+        .period(limits.per_ip_every.max(std::time::Duration::from_millis(1)))
+        .burst_size(limits.per_ip_burst.max(1))
+        .finish()
+}
+
+pub(crate) fn router(shared: Arc<Shared>, per_address: Option<Arc<PerAddress>>) -> Router {
+    let mut open = Router::new()
         .route("/v1/pair", post(auth::pair))
         .route("/v1/auth/challenge", post(auth::challenge))
-        .route("/v1/auth/session", post(auth::session))
+        .route("/v1/auth/session", post(auth::session));
+    if let Some(config) = per_address {
+        let layer = tower_governor::GovernorLayer::new(config).error_handler(|e| match e {
+            tower_governor::GovernorError::TooManyRequests { wait_time, .. } => auth::rate_limited(
+                std::time::Duration::from_secs(wait_time),
+                "pairing and sign-in requests from this address",
+            )
+            .into_response(),
+            other => Failure::internal(other).into_response(),
+        });
+        open = open.layer(layer);
+    }
+    Router::new()
+        .merge(open)
         .route("/v1/meetings", get(meetings))
         .route("/v1/meetings/{id}/events", get(events))
         .route("/v1/meetings/{id}/personal", get(personal))
+        .route("/v1/meetings/{id}/feed", get(feed))
         .route("/v1/blobs/{sha}", get(blob))
         .route("/v1/commands", post(commands::submit))
         .route("/v1/live", get(live::upgrade))
         .fallback(|| async { Failure::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            refuse_when_halted,
+        ))
         .with_state(shared)
+}
+
+/// Fail closed: once the hub could not replay its folder, every request is
+/// refused with the reason rather than answered from a stale state.
+async fn refuse_when_halted(
+    State(s): State<Arc<Shared>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match s.halted.get() {
+        Some(reason) => Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "hub_halted",
+            reason.clone(),
+        )
+        .into_response(),
+        None => next.run(req).await,
+    }
 }
 
 async fn meetings(
@@ -159,6 +230,68 @@ async fn log_page(
             access::redact(m, &entries, &reader.person, role, &docs)
         };
         Ok(Json(EntriesResponse { entries, head }))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct FeedQuery {
+    #[serde(default)]
+    meeting_after: u64,
+    #[serde(default)]
+    personal_after: u64,
+}
+
+/// The meeting's log (redacted for the reader) and the reader's personal
+/// log together, in the hub's global order: what a device applies, in the
+/// order the hub applied it.
+async fn feed(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<FeedQuery>,
+) -> Result<Json<FeedResponse>, Failure> {
+    let reader = auth::authenticate(&s, &headers, None).await?;
+    s.with_hub(move |hub, shared| {
+        let mid = MeetingId::new(&id);
+        let m = hub
+            .store()
+            .state()
+            .meetings
+            .get(&mid)
+            .ok_or_else(|| no_meeting(&id))?;
+        let role = access::role_in(m, &reader.person).ok_or_else(|| no_meeting(&id))?;
+        let logs = [
+            (LogId::Meeting(mid.clone()), q.meeting_after),
+            (
+                LogId::Personal {
+                    meeting: mid,
+                    person: reader.person.clone(),
+                },
+                q.personal_after,
+            ),
+        ];
+        let (entries, more) = hub
+            .store()
+            .entries_merged(&logs, PAGE)
+            .map_err(Failure::internal)?;
+        let docs = shared
+            .annotation_docs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        // Personal entries pass through: they are the reader's own.
+        let entries = entries
+            .into_iter()
+            .map(|e| match e.log {
+                LogId::Meeting(_) => {
+                    access::redact(m, std::slice::from_ref(&e), &reader.person, role, &docs)
+                        .pop()
+                        .unwrap_or_else(|| e.redacted())
+                }
+                _ => e,
+            })
+            .collect();
+        Ok(Json(FeedResponse { entries, more }))
     })
     .await
 }

@@ -7,25 +7,41 @@
 //! one transaction. A replayed id gets the first answer again and changes
 //! nothing. A refusal by the reducer is also recorded, so a replay of a
 //! refused command stays refused even if it would now be valid.
+//!
+//! Sizes are checked first, with the device's own check
+//! (`phonghop_core::limits`, refusal `too_large`, the limit in the
+//! message); a body over the request limit is answered `too_large` too.
 
 use super::access;
 use super::api::Failure;
 use super::{auth, Shared};
-use crate::{HubDir, HubError};
+use crate::HubDir;
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
+use futures_util::StreamExt;
+use phonghop_core::limits::{self, grouped, TooLarge, LIMITS};
 use phonghop_core::protocol::*;
 use phonghop_core::*;
-use phonghop_store::rusqlite::{params, OptionalExtension};
+use phonghop_store::rusqlite::{params, Connection, OptionalExtension};
+use phonghop_store::Group;
 use std::sync::Arc;
 
 pub(crate) async fn submit(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
-    Json(cmd): Json<SignedCommand>,
+    body: Body,
 ) -> Result<Json<CommandAck>, Failure> {
     let reader = auth::authenticate(&s, &headers, None).await?;
+    let bytes = read_command(&headers, body).await?;
+    let cmd: SignedCommand = serde_json::from_slice(&bytes).map_err(|e| {
+        Failure::new(
+            StatusCode::BAD_REQUEST,
+            "bad_command",
+            format!("the body is not a signed command: {e}"),
+        )
+    })?;
     if cmd.body.device != reader.device {
         return Err(Failure::new(
             StatusCode::FORBIDDEN,
@@ -40,17 +56,164 @@ pub(crate) async fn submit(
             "command ids are 1–64 of A–Z a–z 0–9 - _",
         ));
     }
-    let (ack, entries) = s
-        .with_hub(move |hub, shared| handle(hub, shared.now(), &reader.person, &cmd))
-        .await?;
-    s.publish(entries);
+    // The signature is checked here, before the hub lock, against the
+    // device table kept beside it (`Shared::devices`).
+    let key = s
+        .devices
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&cmd.body.device)
+        .map(|d| d.key)
+        .ok_or_else(|| {
+            Failure::new(StatusCode::UNAUTHORIZED, "unknown_device", "unknown device")
+        })?;
+    cmd.verify(&key).map_err(|_| {
+        Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+            format!(
+                "command {} is not signed by device {}",
+                cmd.body.id, cmd.body.device
+            ),
+        )
+    })?;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    s.commands
+        .send(Job {
+            person: reader.person,
+            cmd,
+            reply,
+        })
+        .map_err(|_| Failure::internal("the hub's command writer has stopped"))?;
+    let ack = answer
+        .await
+        .map_err(|_| Failure::internal("the hub's command writer has stopped"))??;
     Ok(Json(ack))
 }
 
-fn recorded(hub: &HubDir, id: &CommandId) -> Result<Option<(String, CommandAck)>, Failure> {
-    let row: Option<(String, String)> = hub
-        .store()
-        .conn()
+/// A checked command on its way to the writer, and where its answer goes.
+pub(crate) struct Job {
+    person: PersonId,
+    cmd: SignedCommand,
+    reply: tokio::sync::oneshot::Sender<Result<CommandAck, Failure>>,
+}
+
+/// Most commands committed together in one transaction.
+const GROUP_MAX: usize = 512;
+
+/// The one writer of commands: takes every command waiting, applies them
+/// in arrival order in one transaction (group commit: one disk flush for
+/// a burst of 500 ballots instead of 500), publishes exactly what they
+/// appended, then answers each. No timer: while a group commits, the next
+/// one gathers in the queue.
+pub(crate) async fn writer(
+    shared: Arc<Shared>,
+    mut queue: tokio::sync::mpsc::UnboundedReceiver<Job>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < GROUP_MAX {
+            match queue.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let work: Vec<(PersonId, SignedCommand)> = jobs
+            .iter()
+            .map(|j| (j.person.clone(), j.cmd.clone()))
+            .collect();
+        let done = shared
+            .with_hub(move |hub, shared| {
+                let now = shared.now();
+                hub.group(|g, key| {
+                    work.iter()
+                        .map(|(person, cmd)| handle(g, key, now, person, cmd))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .await;
+        match done {
+            Ok(results) => {
+                let mut appended = Vec::new();
+                let mut answers = Vec::with_capacity(results.len());
+                for r in results {
+                    answers.push(r.map(|(ack, entries)| {
+                        appended.extend(entries);
+                        ack
+                    }));
+                }
+                shared.publish(appended);
+                for (job, answer) in jobs.into_iter().zip(answers) {
+                    let _ = job.reply.send(answer);
+                }
+            }
+            Err(e) => {
+                // Nothing of the group was kept: each device retries.
+                let message = e.to_string();
+                for job in jobs {
+                    let _ = job.reply.send(Err(Failure::internal(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// Bytes read past the request limit before answering `too_large`, so the
+/// answer reaches the device instead of a reset connection (a server that
+/// answers early and closes races the client still writing its body).
+const DRAIN_BYTES: usize = 4 * LIMITS.request_bytes;
+
+/// Reads a command's body up to the request limit. A longer one is read
+/// to its end (up to [`DRAIN_BYTES`]) and dropped, and answered 413
+/// `too_large` with its size and the limit — our check's message, never a
+/// bare 413.
+async fn read_command(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, Failure> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let too_large = |n: usize| {
+        let message = limits::check_request_bytes(n).err().map_or_else(
+            || {
+                format!(
+                    "the command is over the limit of {} bytes",
+                    grouped(LIMITS.request_bytes)
+                )
+            },
+            |e| e.to_string(),
+        );
+        Failure::new(StatusCode::PAYLOAD_TOO_LARGE, TooLarge::CODE, message)
+    };
+    if let Some(n) = declared.filter(|&n| n > DRAIN_BYTES) {
+        return Err(too_large(n));
+    }
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    let mut total = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                "bad_command",
+                format!("the body could not be read: {e}"),
+            )
+        })?;
+        total = total.saturating_add(chunk.len());
+        if total > DRAIN_BYTES {
+            break;
+        }
+        if total <= LIMITS.request_bytes {
+            buf.extend_from_slice(&chunk);
+        }
+    }
+    if total > LIMITS.request_bytes {
+        return Err(too_large(declared.unwrap_or(total)));
+    }
+    Ok(buf)
+}
+
+fn recorded(conn: &Connection, id: &CommandId) -> Result<Option<(String, CommandAck)>, Failure> {
+    let row: Option<(String, String)> = conn
         .query_row(
             "SELECT device, ack FROM commands WHERE id = ?1",
             params![id.as_str()],
@@ -79,34 +242,18 @@ fn refused(id: &CommandId, code: &str, message: String) -> CommandAck {
     }
 }
 
-pub(crate) fn handle(
-    hub: &mut HubDir,
+/// One command inside a group commit: its signature was checked before
+/// the lock. Refusals are recorded with the group, so a replay of a
+/// refused command stays refused.
+fn handle(
+    g: &mut Group<'_>,
+    key: &SecretKey,
     now: Timestamp,
     person: &PersonId,
     cmd: &SignedCommand,
 ) -> Result<(CommandAck, Vec<LogEntry>), Failure> {
     let body = &cmd.body;
-    let key = hub
-        .store()
-        .state()
-        .directory
-        .devices
-        .get(&body.device)
-        .map(|d| d.public_key)
-        .ok_or_else(|| {
-            Failure::new(StatusCode::UNAUTHORIZED, "unknown_device", "unknown device")
-        })?;
-    cmd.verify(&key).map_err(|_| {
-        Failure::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_signature",
-            format!(
-                "command {} is not signed by device {}",
-                body.id, body.device
-            ),
-        )
-    })?;
-    if let Some((device, ack)) = recorded(hub, &body.id)? {
+    if let Some((device, ack)) = recorded(g.conn(), &body.id)? {
         if device != body.device.as_str() {
             return Err(Failure::new(
                 StatusCode::CONFLICT,
@@ -116,15 +263,22 @@ pub(crate) fn handle(
         }
         return Ok((ack, Vec::new()));
     }
-    let plan = match plan(hub.store().state(), now, person, cmd) {
+    // Sizes before anything else: the same check and message as on the
+    // device (`limits`), then the person's quota on private annotations.
+    if let Err(e) = limits::check_signed(cmd).and_then(|()| private_quota(g.state(), person, cmd)) {
+        let ack = refused(&body.id, TooLarge::CODE, e.to_string());
+        record(g.conn(), &body.id, &body.device, &ack, now)?;
+        return Ok((ack, Vec::new()));
+    }
+    let plan = match plan(g.state(), now, person, cmd) {
         Ok(p) => p,
         Err((code, message)) => {
             let ack = refused(&body.id, &code, message);
-            record(hub, &body.id, &body.device, &ack, now)?;
+            record(g.conn(), &body.id, &body.device, &ack, now)?;
             return Ok((ack, Vec::new()));
         }
     };
-    let (log, mut events) = plan;
+    let mut ops = plan;
     // A secret ballot: the turnout is published now, the choice sealed
     // until the close, when all of a poll's choices are published together.
     let mut seal = None;
@@ -134,24 +288,40 @@ pub(crate) fn handle(
             meeting,
             poll,
             choice,
-        } if events
+        } if ops
             .iter()
-            .all(|e| matches!(e, Event::TurnoutRecorded { .. })) =>
+            .all(|(_, e)| matches!(e, Event::TurnoutRecorded { .. })) =>
         {
             seal = Some((meeting, poll, *choice));
         }
         Command::ClosePoll { meeting, poll } => {
-            events = hub
-                .closing_events(meeting, poll, now)
-                .map_err(Failure::internal)?;
+            let log = LogId::Meeting(meeting.clone());
+            ops = crate::hubdir::closing_events(g.state(), g.conn(), meeting, poll, now)
+                .map_err(Failure::internal)?
+                .into_iter()
+                .map(|e| (log.clone(), e))
+                .collect();
             unseal = Some((meeting, poll));
         }
         _ => {}
     }
     let id = body.id.clone();
     let device = body.device.clone();
+    // The answer names the log the command's last event went to (where a
+    // moved annotation now lives) and that log's new seqs.
+    let Some(log) = ops.last().map(|(l, _)| l.clone()) else {
+        return Err(Failure::internal("a command planned no events"));
+    };
     let log_key = log.key();
-    let result = hub.append_with(&log, &events, |tx, entries| {
+    let seqs_in = |entries: &[LogEntry]| -> Vec<u64> {
+        entries
+            .iter()
+            .filter(|e| e.log == log)
+            .map(|e| e.seq)
+            .collect()
+    };
+    let refs: Vec<(&LogId, &Event)> = ops.iter().map(|(l, e)| (l, e)).collect();
+    let result = g.append_across(&refs, key, |tx, entries| {
         if let Some((meeting, poll, choice)) = seal {
             HubDir::seal(tx, meeting, poll, choice)?;
         }
@@ -162,7 +332,7 @@ pub(crate) fn handle(
             id: id.clone(),
             outcome: CommandOutcome::Applied {
                 log: log_key.clone(),
-                seqs: entries.iter().map(|e| e.seq).collect(),
+                seqs: seqs_in(entries),
             },
             replay: false,
         };
@@ -180,36 +350,62 @@ pub(crate) fn handle(
                 id: body.id.clone(),
                 outcome: CommandOutcome::Applied {
                     log: log.key(),
-                    seqs: entries.iter().map(|e| e.seq).collect(),
+                    seqs: seqs_in(&entries),
                 },
                 replay: false,
             };
             Ok((ack, entries))
         }
-        Err(HubError::Store(phonghop_store::StoreError::Rejected(r))) => {
+        Err(phonghop_store::StoreError::Rejected(r)) => {
             let ack = refused(&body.id, r.code(), r.to_string());
-            record(hub, &body.id, &body.device, &ack, now)?;
+            record(g.conn(), &body.id, &body.device, &ack, now)?;
             Ok((ack, Vec::new()))
         }
         Err(e) => Err(Failure::internal(e)),
     }
 }
 
+/// The quota on `person`'s private annotations in the command's meeting,
+/// measured on the hub's state: what they hold, and what they would hold
+/// with this add or edit.
+fn private_quota(
+    state: &phonghop_core::State,
+    person: &PersonId,
+    cmd: &SignedCommand,
+) -> Result<(), TooLarge> {
+    let (meeting, new) = match &cmd.body.command {
+        Command::AddAnnotation {
+            meeting,
+            annotation,
+        }
+        | Command::EditAnnotation {
+            meeting,
+            annotation,
+        } => (meeting, annotation),
+        _ => return Ok(()),
+    };
+    let Some(m) = state.meetings.get(meeting) else {
+        return Ok(());
+    };
+    let mine = || m.annotations.values().filter(|a| &a.author == person);
+    let before = limits::private_bytes(mine());
+    let after = limits::private_bytes(mine().filter(|a| a.id != new.id).chain([new]));
+    limits::check_private_quota(before, after)
+}
+
 fn record(
-    hub: &HubDir,
+    conn: &Connection,
     id: &CommandId,
     device: &DeviceId,
     ack: &CommandAck,
     now: Timestamp,
 ) -> Result<(), Failure> {
     let json = serde_json::to_string(ack).map_err(Failure::internal)?;
-    hub.store()
-        .conn()
-        .execute(
-            "INSERT OR IGNORE INTO commands (id, device, ack, received_at) VALUES (?1, ?2, ?3, ?4)",
-            params![id.as_str(), device.as_str(), json, now.0],
-        )
-        .map_err(Failure::internal)?;
+    conn.execute(
+        "INSERT OR IGNORE INTO commands (id, device, ack, received_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id.as_str(), device.as_str(), json, now.0],
+    )
+    .map_err(Failure::internal)?;
     Ok(())
 }
 
@@ -225,7 +421,7 @@ fn plan(
     now: Timestamp,
     person: &PersonId,
     signed: &SignedCommand,
-) -> Result<(LogId, Vec<Event>), Refusal> {
+) -> Result<Vec<(LogId, Event)>, Refusal> {
     let command = &signed.body.command;
     let mid = command.meeting();
     let m = state.meetings.get(mid).ok_or_else(|| {
@@ -272,7 +468,7 @@ fn plan(
         a.updated_at = now;
         Ok(a)
     };
-    Ok(match command {
+    let (log, events) = match command {
         Command::AddAnnotation { annotation, .. } => {
             let a = annotation_checks(annotation)?;
             (
@@ -282,10 +478,31 @@ fn plan(
         }
         Command::EditAnnotation { annotation, .. } => {
             let a = annotation_checks(annotation)?;
-            (
-                log_for(a.visibility),
-                vec![Event::AnnotationEdited { annotation: a }],
-            )
+            let from = m
+                .annotations
+                .get(&a.id)
+                .filter(|old| &old.author == person)
+                .map(|old| log_for(old.visibility));
+            let to = log_for(a.visibility);
+            match from {
+                // Private ↔ shared: it leaves one log and enters the other,
+                // in one transaction (CONTRIBUTING.md, "Ids are taken for life").
+                Some(from) if from != to => {
+                    return Ok(vec![
+                        (
+                            from,
+                            Event::AnnotationMoved {
+                                annotation: a.id.clone(),
+                                by: person.clone(),
+                                to: a.visibility,
+                                at: now,
+                            },
+                        ),
+                        (to, Event::AnnotationAdded { annotation: a }),
+                    ]);
+                }
+                _ => (to, vec![Event::AnnotationEdited { annotation: a }]),
+            }
         }
         Command::DeleteAnnotation { annotation, .. } => {
             let a = m
@@ -371,13 +588,25 @@ fn plan(
             meeting_log,
             vec![Event::CurrentItemSet { item: item.clone() }],
         ),
-        Command::SetChairFocus { document, page, .. } => (
-            meeting_log,
-            vec![Event::ChairFocusSet {
+        Command::SetChairFocus { document, page, .. } => {
+            let focus = Event::ChairFocusSet {
                 document: document.clone(),
                 page: *page,
-            }],
-        ),
+            };
+            // Members who may not read the paper receive the focus redacted;
+            // the entry before it tells them that much and no more.
+            let restricted = document.as_ref().is_some_and(|d| {
+                m.members.values().any(|mem| {
+                    access::role_in(m, &mem.person)
+                        .is_some_and(|r| !access::may_read_document(m, d, &mem.person, r))
+                })
+            });
+            if restricted {
+                (meeting_log, vec![Event::ChairFocusWithheld {}, focus])
+            } else {
+                (meeting_log, vec![focus])
+            }
+        }
         Command::GiveFloor { request, .. } => (
             meeting_log,
             vec![Event::FloorGiven {
@@ -428,5 +657,6 @@ fn plan(
                 at: now,
             }],
         ),
-    })
+    };
+    Ok(events.into_iter().map(|e| (log.clone(), e)).collect())
 }

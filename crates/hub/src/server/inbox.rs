@@ -162,7 +162,7 @@ async fn import(shared: &Arc<Shared>, root: &Path, file: PathBuf) {
     };
     let f3 = file.clone();
     let result = shared
-        .with_hub(move |hub, shared| -> Result<Vec<LogEntry>, HubError> {
+        .with_hub(move |hub, shared| -> Result<(), HubError> {
             let now = shared.now();
             let m = hub.meeting(&meeting)?;
             let same_name = m.documents.values().find(|d| {
@@ -178,10 +178,6 @@ async fn import(shared: &Arc<Shared>, root: &Path, file: PathBuf) {
                         path: f3.clone(),
                         source: std::io::Error::other(e.to_string()),
                     })?;
-            let before = hub
-                .store()
-                .head(&LogId::Meeting(MeetingId::new(&meeting)))
-                .map_or(0, |h| h.0);
             let paper = NewPaper {
                 file: &f3,
                 analysis: &analysis,
@@ -190,9 +186,7 @@ async fn import(shared: &Arc<Shared>, root: &Path, file: PathBuf) {
                 confidentiality: Confidentiality::Members,
             };
             match same_name {
-                Some(d) if d.versions.last().is_some_and(|v| v.sha256 == sha) => {
-                    return Ok(Vec::new())
-                }
+                Some(d) if d.versions.last().is_some_and(|v| v.sha256 == sha) => return Ok(()),
                 Some(d) => {
                     let id = d.id.clone();
                     hub.add_version(&meeting, &id, paper, now)?;
@@ -201,16 +195,12 @@ async fn import(shared: &Arc<Shared>, root: &Path, file: PathBuf) {
                     hub.add_paper(&meeting, paper, now)?;
                 }
             }
-            Ok(hub
-                .store()
-                .entries(&LogId::Meeting(MeetingId::new(&meeting)), before)?)
+            Ok(())
         })
         .await;
+    // What it appended is published by `with_hub`.
     match result {
-        Ok(entries) => {
-            tracing::info!(file = %file.display(), "inbox: imported");
-            shared.publish(entries);
-        }
+        Ok(()) => tracing::info!(file = %file.display(), "inbox: imported"),
         Err(e) => reject(&file, &e.to_string()),
     }
 }

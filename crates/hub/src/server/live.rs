@@ -12,11 +12,17 @@
 //! mutex, and a poll with 500 ballots 250,000 of each; rendering per append
 //! still left the fan-out one lock wait per ballot behind while 500
 //! devices' requests queued for the same lock.
+//!
+//! A socket lives only as long as its session: when its device is revoked
+//! (seen in [`Shared::revocations`], from this process or the CLI) it is
+//! sent [`LiveMessage::Revoked`] and closed (reason `device_revoked`) at
+//! once; every [`SESSION_CHECK`] it re-checks its session, and closes with
+//! reason `session_expired` when that ended.
 
 use super::access::{self, Reader};
 use super::{auth, Appended, Shared};
 use crate::HubDir;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -35,6 +41,16 @@ const FEED_MAX: usize = 256;
 /// Appends rendered under one turn of the hub lock, at most.
 const RENDER_MAX: usize = 256;
 
+/// How often a socket re-checks its session (expiry; revocation is told at
+/// once through [`Shared::revocations`], and checked here too).
+pub(crate) const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// WebSocket close code for "this session ended" (the application range).
+const CLOSE_SESSION_ENDED: u16 = 4001;
+
+/// How long a closing socket waits for the device to take its last words.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct TokenQuery {
     token: Option<String>,
@@ -46,8 +62,8 @@ pub(crate) async fn upgrade(
     Query(q): Query<TokenQuery>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, super::api::Failure> {
-    let reader = auth::authenticate(&s, &headers, q.token).await?;
-    Ok(ws.on_upgrade(move |socket| serve(s, reader, socket)))
+    let (reader, token) = auth::authenticate_token(&s, &headers, q.token).await?;
+    Ok(ws.on_upgrade(move |socket| serve(s, reader, token, socket)))
 }
 
 /// One append as every reader gets it.
@@ -150,11 +166,66 @@ fn in_order(hub: &HubDir, sent: &mut HashMap<LogId, u64>, batch: Vec<Appended>) 
     out
 }
 
-async fn serve(s: Arc<Shared>, reader: Reader, socket: WebSocket) {
+/// Why a socket's session ended, if it did: the close reason, and whether
+/// the device is to be told it was revoked.
+fn ended(s: &Shared, reader: &Reader, token: &str) -> Option<(&'static str, bool)> {
+    if s.is_revoked(&reader.device) {
+        return Some(("device_revoked", true));
+    }
+    auth::session_live(s, token, &reader.device)
+        .err()
+        .map(|_| ("session_expired", false))
+}
+
+/// Says goodbye: `revoked` first if so, then a close frame with the reason.
+/// A device that does not read gets a bounded wait; the connection is
+/// dropped when the socket task returns either way.
+async fn close(
+    tx: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    reason: &'static str,
+    revoked: bool,
+) {
+    let goodbye = async {
+        if revoked {
+            if let Some(t) = text(&LiveMessage::Revoked) {
+                tx.feed(Message::Text(t)).await?;
+            }
+        }
+        let frame = CloseFrame {
+            code: CLOSE_SESSION_ENDED,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        tx.send(Message::Close(Some(frame))).await?;
+        tx.close().await
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, goodbye).await;
+}
+
+async fn serve(s: Arc<Shared>, reader: Reader, token: String, socket: WebSocket) {
     let mut rx = s.live.subscribe();
+    let mut revocations = s.revocations.subscribe();
     let (mut tx, mut incoming) = socket.split();
+    let mut check = tokio::time::interval(SESSION_CHECK);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            // (The first tick is at once: a revocation published between
+            // the upgrade's check and this subscription is caught here.)
+            _ = check.tick() => {
+                if let Some((reason, revoked)) = ended(&s, &reader, &token) {
+                    close(&mut tx, reason, revoked).await;
+                    return;
+                }
+            }
+            changed = revocations.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                if s.is_revoked(&reader.device) {
+                    close(&mut tx, "device_revoked", true).await;
+                    return;
+                }
+            }
             msg = rx.recv() => {
                 // Write this append and every one already queued behind
                 // it, then flush once.

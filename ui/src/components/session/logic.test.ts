@@ -59,6 +59,7 @@ const session = (over: Partial<SessionView> = {}): SessionView => ({
   status: "in_session",
   currentItem: null,
   chairFocus: null,
+  chairFocusWithheld: false,
   attendance: { present: 0, total: 0, quorumMet: false, people: [] },
   speakers: [],
   polls: [],

@@ -35,10 +35,13 @@ export function bytes(n: number): string {
   return formatBytes(i18n.locale, n);
 }
 
+/** Codes whose message carries facts no translation can (a field's size and its limit): shown after it. */
+const WITH_DETAIL = new Set(["too_large"]);
+
 /** What to show for a failed command: the translation for its code, else its message. */
 export function errorText(err: unknown): string {
   const e = toBackendError(err);
   const key = `error.${e.code}`;
-  if (isMessageKey(key)) return t(key);
+  if (isMessageKey(key)) return WITH_DETAIL.has(e.code) && e.message ? `${t(key)} (${e.message})` : t(key);
   return e.message || t("error.generic");
 }
