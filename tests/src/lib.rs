@@ -17,6 +17,7 @@ pub mod hub;
 pub mod papers;
 pub mod proxy;
 pub mod raw;
+pub mod sim;
 pub mod voting;
 
 use phonghop_core::*;
