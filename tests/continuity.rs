@@ -34,6 +34,20 @@ fn paper_of(hub: &TestHub, confidential: bool) -> Result<DocumentId> {
         .ok_or_else(|| anyhow::anyhow!("no such paper"))
 }
 
+fn add(annotation: Annotation) -> Command {
+    Command::AddAnnotation {
+        meeting: mid(),
+        annotation,
+    }
+}
+
+fn edit(annotation: Annotation) -> Command {
+    Command::EditAnnotation {
+        meeting: mid(),
+        annotation,
+    }
+}
+
 /// What a device holds of the meeting, from its own state.
 fn annotations_on(c: &Client) -> Vec<(String, Visibility)> {
     let dir = c.dir();
@@ -67,14 +81,7 @@ async fn a_freed_annotation_id_cannot_be_reused_and_the_hub_reopens() -> Result<
     c.sync_once().await?;
     let doc = paper_of(&hub, false)?;
 
-    applied(
-        &c,
-        Command::AddAnnotation {
-            meeting: mid(),
-            annotation: note("x", &d1, &doc, Visibility::Private),
-        },
-    )
-    .await?;
+    applied(&c, add(note("x", &d1, &doc, Visibility::Private))).await?;
     applied(
         &c,
         Command::DeleteAnnotation {
@@ -83,14 +90,7 @@ async fn a_freed_annotation_id_cannot_be_reused_and_the_hub_reopens() -> Result<
         },
     )
     .await?;
-    let (_, ack) = send(
-        &c,
-        Command::AddAnnotation {
-            meeting: mid(),
-            annotation: note("x", &d1, &doc, Visibility::Shared),
-        },
-    )
-    .await?;
+    let (_, ack) = send(&c, add(note("x", &d1, &doc, Visibility::Shared))).await?;
     match &ack.outcome {
         CommandOutcome::Refused { message, .. } => assert!(
             message.contains("never reused"),
@@ -206,14 +206,7 @@ async fn sharing_a_note_moves_it_between_logs_and_back() -> Result<()> {
     other.sync_once().await?;
     let doc = paper_of(&hub, false)?;
 
-    applied(
-        &author,
-        Command::AddAnnotation {
-            meeting: mid(),
-            annotation: note("n1", &d1, &doc, Visibility::Private),
-        },
-    )
-    .await?;
+    applied(&author, add(note("n1", &d1, &doc, Visibility::Private))).await?;
     other.sync_once().await?;
     assert!(
         annotations_on(&other).is_empty(),
@@ -221,14 +214,7 @@ async fn sharing_a_note_moves_it_between_logs_and_back() -> Result<()> {
     );
 
     // Share it: the same edit the UI's toggle sends.
-    applied(
-        &author,
-        Command::EditAnnotation {
-            meeting: mid(),
-            annotation: note("n1", &d1, &doc, Visibility::Shared),
-        },
-    )
-    .await?;
+    applied(&author, edit(note("n1", &d1, &doc, Visibility::Shared))).await?;
     other.sync_once().await?;
     author.sync_once().await?;
     assert_eq!(
@@ -242,14 +228,7 @@ async fn sharing_a_note_moves_it_between_logs_and_back() -> Result<()> {
     );
 
     // And back to private: it disappears for the others.
-    applied(
-        &author,
-        Command::EditAnnotation {
-            meeting: mid(),
-            annotation: note("n1", &d1, &doc, Visibility::Private),
-        },
-    )
-    .await?;
+    applied(&author, edit(note("n1", &d1, &doc, Visibility::Private))).await?;
     other.sync_once().await?;
     author.sync_once().await?;
     assert!(annotations_on(&other).is_empty());
@@ -261,14 +240,7 @@ async fn sharing_a_note_moves_it_between_logs_and_back() -> Result<()> {
     // Shared again: the other member saw it leave (meeting log) but never
     // saw it return to the personal log; it must still appear (found by the
     // room simulation, 6 seeds in 200).
-    applied(
-        &author,
-        Command::EditAnnotation {
-            meeting: mid(),
-            annotation: note("n1", &d1, &doc, Visibility::Shared),
-        },
-    )
-    .await?;
+    applied(&author, edit(note("n1", &d1, &doc, Visibility::Shared))).await?;
     other.sync_once().await?;
     author.sync_once().await?;
     assert_eq!(
@@ -277,14 +249,7 @@ async fn sharing_a_note_moves_it_between_logs_and_back() -> Result<()> {
     );
 
     // Another person's id is not theirs to move.
-    let (_, ack) = send(
-        &other,
-        Command::EditAnnotation {
-            meeting: mid(),
-            annotation: note("n1", &d2, &doc, Visibility::Shared),
-        },
-    )
-    .await?;
+    let (_, ack) = send(&other, edit(note("n1", &d2, &doc, Visibility::Shared))).await?;
     assert!(
         matches!(ack.outcome, CommandOutcome::Refused { .. }),
         "{ack:?}"

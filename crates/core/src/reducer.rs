@@ -817,61 +817,19 @@ fn apply_meeting(
             Ok(vec![Touched::Annotation(mid, annotation.id.clone())])
         }
         Event::AnnotationDeleted { annotation, by, .. } => {
-            let old = m
-                .annotations
-                .get(annotation)
-                .ok_or_else(|| missing("annotation", annotation))?;
-            if &old.author != by {
-                return Err(ReduceError::NotAuthor(annotation.clone()));
-            }
-            if private_log != (old.visibility == Visibility::Private) {
-                return Err(invalid(
-                    "annotation",
-                    "a private annotation is deleted in its personal log, a shared one in the meeting log",
-                ));
-            }
-            let author = old.author.clone();
-            m.annotations.remove(annotation);
-            m.retired_annotations.insert(
-                annotation.clone(),
-                RetiredAnnotation {
-                    author,
-                    moving_to: None,
-                },
-            );
+            retire_annotation(m, annotation, by, private_log, None)?;
             Ok(vec![Touched::Annotation(mid, annotation.clone())])
         }
         Event::AnnotationMoved {
             annotation, by, to, ..
         } => {
-            let old = m
-                .annotations
-                .get(annotation)
-                .ok_or_else(|| missing("annotation", annotation))?;
-            if &old.author != by {
-                return Err(ReduceError::NotAuthor(annotation.clone()));
-            }
-            if private_log != (old.visibility == Visibility::Private) {
-                return Err(invalid(
-                    "annotation",
-                    "an annotation moves out of the log that holds it",
-                ));
-            }
             if (*to == Visibility::Private) == private_log {
                 return Err(invalid(
                     "visibility",
                     "a move goes between the personal log and the meeting log",
                 ));
             }
-            let author = old.author.clone();
-            m.annotations.remove(annotation);
-            m.retired_annotations.insert(
-                annotation.clone(),
-                RetiredAnnotation {
-                    author,
-                    moving_to: Some(*to),
-                },
-            );
+            retire_annotation(m, annotation, by, private_log, Some(*to))?;
             Ok(vec![Touched::Annotation(mid, annotation.clone())])
         }
         Event::AttendanceRecorded {
@@ -1178,6 +1136,36 @@ fn check_position(position: u32, max: usize) -> Result<usize, ReduceError> {
         ));
     }
     Ok(p - 1)
+}
+
+/// Takes an annotation out of the state, by its author, in the log that
+/// holds it; its id stays taken ([`MeetingState::retired_annotations`]):
+/// deleted for good (`moving_to: None`) or moved to another log.
+fn retire_annotation(
+    m: &mut MeetingState,
+    annotation: &AnnotationId,
+    by: &PersonId,
+    private_log: bool,
+    moving_to: Option<Visibility>,
+) -> Result<(), ReduceError> {
+    let old = m
+        .annotations
+        .get(annotation)
+        .ok_or_else(|| missing("annotation", annotation))?;
+    if &old.author != by {
+        return Err(ReduceError::NotAuthor(annotation.clone()));
+    }
+    if private_log != (old.visibility == Visibility::Private) {
+        return Err(invalid(
+            "annotation",
+            "a private annotation is deleted or moved in its personal log, a shared one in the meeting log",
+        ));
+    }
+    let author = old.author.clone();
+    m.annotations.remove(annotation);
+    m.retired_annotations
+        .insert(annotation.clone(), RetiredAnnotation { author, moving_to });
+    Ok(())
 }
 
 fn check_annotation(m: &MeetingState, a: &Annotation) -> Result<(), ReduceError> {

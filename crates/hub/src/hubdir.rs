@@ -880,10 +880,8 @@ impl HubDir {
             &[LogEntry],
         ) -> phonghop_store::rusqlite::Result<()>,
     ) -> Result<Vec<LogEntry>, HubError> {
-        self.writable()?;
-        let entries = self.store.append_with(log, events, &self.key, extra)?;
-        self.appended.extend_from_slice(&entries);
-        Ok(entries)
+        let ops: Vec<(&LogId, &Event)> = events.iter().map(|e| (log, e)).collect();
+        self.append_across(&ops, extra)
     }
 
     /// Appends to several logs in one transaction, in the given order (see

@@ -783,22 +783,16 @@ impl Store {
         let path = self.path.clone();
         let err = sqlite_err(&path);
         let tx = self.conn.transaction().map_err(&err)?;
-        tx.execute(
-            "DELETE FROM log_entries WHERE log = ?1 OR log LIKE ?2",
-            params![
-                LogId::Meeting(meeting.clone()).key(),
-                format!("p/{meeting}/%")
-            ],
-        )
-        .map_err(&err)?;
-        tx.execute(
-            "DELETE FROM quarantine WHERE log = ?1 OR log LIKE ?2",
-            params![
-                LogId::Meeting(meeting.clone()).key(),
-                format!("p/{meeting}/%")
-            ],
-        )
-        .map_err(&err)?;
+        for table in ["log_entries", "quarantine"] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE log = ?1 OR log LIKE ?2"),
+                params![
+                    LogId::Meeting(meeting.clone()).key(),
+                    format!("p/{meeting}/%")
+                ],
+            )
+            .map_err(&err)?;
+        }
         tx.execute(
             "DELETE FROM meetings WHERE id = ?1",
             params![meeting.as_str()],

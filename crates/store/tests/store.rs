@@ -306,13 +306,10 @@ fn any_flipped_byte_or_wrong_signature_is_detected_by_verify() {
     assert!(err.to_string().contains("projection"), "{err}");
 }
 
-#[test]
-fn a_replica_with_redacted_entries_still_verifies() {
-    let dir = tempfile::tempdir().unwrap();
-    let hub_store = filled_hub(dir.path());
-    let entries = hub_store.entries(&LogId::Meeting(mid()), 0).unwrap();
-    // Withhold the confidential paper (both its events) from this reader.
-    let shown: Vec<LogEntry> = entries
+/// The entries as a reader outside the confidential paper's list gets them:
+/// the paper's own two events withheld.
+fn without_confidential_paper(entries: &[LogEntry]) -> Vec<LogEntry> {
+    entries
         .iter()
         .map(|e| {
             let ev = e.event().unwrap().unwrap();
@@ -325,7 +322,16 @@ fn a_replica_with_redacted_entries_still_verifies() {
                 e.clone()
             }
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_replica_with_redacted_entries_still_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_store = filled_hub(dir.path());
+    let entries = hub_store.entries(&LogId::Meeting(mid()), 0).unwrap();
+    // Withhold the confidential paper (both its events) from this reader.
+    let shown = without_confidential_paper(&entries);
     let mut c = Store::open(&dir.path().join("client.db")).unwrap();
     c.set_hub_key(&hub().public()).unwrap();
     assert_eq!(c.append_replicated(&shown).unwrap(), entries.len());
@@ -529,20 +535,7 @@ fn an_entry_a_device_cannot_apply_is_quarantined_and_syncing_goes_on() {
         )
         .unwrap();
     let entries = hub_store.entries(&log, 0).unwrap();
-    let shown: Vec<LogEntry> = entries
-        .iter()
-        .map(|e| {
-            let ev = e.event().unwrap().unwrap();
-            let secret = matches!(&ev,
-                Event::DocumentAdded { document, .. } | Event::DocumentVersionAdded { document, .. }
-                if document.as_str() == "mat");
-            if secret {
-                e.redacted()
-            } else {
-                e.clone()
-            }
-        })
-        .collect();
+    let shown = without_confidential_paper(&entries);
     let mut c = Store::open(&dir.path().join("client.db")).unwrap();
     c.set_hub_key(&hub().public()).unwrap();
     assert_eq!(c.append_replicated(&shown).unwrap(), entries.len());

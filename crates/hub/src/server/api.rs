@@ -199,14 +199,8 @@ async fn log_page(
 ) -> Result<Json<EntriesResponse>, Failure> {
     let reader = auth::authenticate(&s, &headers, None).await?;
     s.with_hub(move |hub, shared| {
-        let mid = MeetingId::new(&id);
-        let m = hub
-            .store()
-            .state()
-            .meetings
-            .get(&mid)
-            .ok_or_else(|| no_meeting(&id))?;
-        let role = access::role_in(m, &reader.person).ok_or_else(|| no_meeting(&id))?;
+        let (m, role) = readable_meeting(hub, &id, &reader.person)?;
+        let mid = m.id.clone();
         let log = if personal {
             LogId::Personal {
                 meeting: mid,
@@ -253,14 +247,8 @@ async fn feed(
 ) -> Result<Json<FeedResponse>, Failure> {
     let reader = auth::authenticate(&s, &headers, None).await?;
     s.with_hub(move |hub, shared| {
-        let mid = MeetingId::new(&id);
-        let m = hub
-            .store()
-            .state()
-            .meetings
-            .get(&mid)
-            .ok_or_else(|| no_meeting(&id))?;
-        let role = access::role_in(m, &reader.person).ok_or_else(|| no_meeting(&id))?;
+        let (m, role) = readable_meeting(hub, &id, &reader.person)?;
+        let mid = m.id.clone();
         let logs = [
             (LogId::Meeting(mid.clone()), q.meeting_after),
             (
@@ -294,6 +282,22 @@ async fn feed(
         Ok(Json(FeedResponse { entries, more }))
     })
     .await
+}
+
+/// The meeting `id` and the reader's role in it, if they may open it.
+fn readable_meeting<'a>(
+    hub: &'a crate::HubDir,
+    id: &str,
+    person: &PersonId,
+) -> Result<(&'a phonghop_core::reducer::MeetingState, Role), Failure> {
+    let m = hub
+        .store()
+        .state()
+        .meetings
+        .get(&MeetingId::new(id))
+        .ok_or_else(|| no_meeting(id))?;
+    let role = access::role_in(m, person).ok_or_else(|| no_meeting(id))?;
+    Ok((m, role))
 }
 
 pub(crate) fn no_meeting(id: &str) -> Failure {
