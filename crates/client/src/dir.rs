@@ -834,13 +834,13 @@ pub struct PageText {
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ClientError> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io(path))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    // Readable by its owner only. (On Windows a new file inherits the
+    // folder's ACL: the user's own profile folder by default.)
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path).map_err(io(path))?;
     f.write_all(bytes)
         .and_then(|()| f.sync_all())
         .map_err(io(path))

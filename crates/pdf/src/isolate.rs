@@ -10,7 +10,6 @@
 //! crate's own tests use.
 
 use std::io::{Read, Write};
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -112,7 +111,10 @@ pub fn analyze_isolated(
     let out = stdout.and_then(|h| h.join().ok()).unwrap_or_default();
     let err = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
 
-    if let Some(sig) = status.signal() {
+    // A signal is how a crash ends a process on unix; elsewhere a crash is
+    // an exit code, reported below with the worker's last words.
+    #[cfg(unix)]
+    if let Some(sig) = std::os::unix::process::ExitStatusExt::signal(&status) {
         return Err(PdfError::Crashed {
             name,
             cause: format!("worker killed by signal {sig}{}", signal_name(sig)),
@@ -146,6 +148,7 @@ fn drain<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<Vec<u8>>
     })
 }
 
+#[cfg(unix)]
 fn signal_name(sig: i32) -> &'static str {
     match sig {
         6 => " (SIGABRT)",

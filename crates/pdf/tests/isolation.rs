@@ -2,6 +2,9 @@
 //! is reported as Crashed; a missing PDFium is a typed error with the fix.
 //! The faults are injected through the worker's test hook
 //! (PHONGHOP_PDF_WORKER_FAULT) or by pointing it at a library that is not there.
+//! The faults are injected through a shell wrapper and end on signals:
+//! unix only.
+#![cfg(unix)]
 
 mod common;
 

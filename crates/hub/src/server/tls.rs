@@ -75,12 +75,13 @@ impl HubCert {
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), HubError> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    // Readable by its owner only. (On Windows a new file inherits the
+    // folder's ACL: the user's own profile folder by default.)
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
         .open(path)
         .and_then(|mut f| f.write_all(bytes).map(|()| f))
         .map_err(|source| HubError::Io {
