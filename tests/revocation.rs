@@ -144,7 +144,7 @@ async fn a_revoked_device_is_disconnected_within_a_second_and_wipes_its_copy() -
     tokio::time::timeout(left, gone_run)
         .await
         .context("the revoked client's live loop was still running")??;
-    assert_eq!(*gone.connection().borrow(), Connection::Offline);
+    assert_eq!(*gone.connection().borrow(), Connection::Revoked);
     {
         let dir = gone.dir();
         let d = dir.lock().unwrap_or_else(|p| p.into_inner());

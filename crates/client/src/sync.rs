@@ -49,6 +49,9 @@ pub enum Connection {
     Online,
     /// Hub unreachable; working from the local copy.
     Offline,
+    /// The secretariat revoked this device: its data of that hub is wiped
+    /// and it no longer connects.
+    Revoked,
 }
 
 /// What one sync round did.
@@ -726,7 +729,7 @@ impl Client {
             let result = self.session(&mut stop, &mut backoff).await;
             match result {
                 Err(ClientError::Revoked) => {
-                    self.connection.send_replace(Connection::Offline);
+                    self.connection.send_replace(Connection::Revoked);
                     return;
                 }
                 Err(e) => {

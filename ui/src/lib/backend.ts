@@ -12,7 +12,7 @@
 
 // ---------------------------------------------------------------- types
 
-export type ConnectionState = "online" | "offline" | "connecting";
+export type ConnectionState = "online" | "offline" | "connecting" | "revoked";
 
 export interface SyncProgress {
   bytesDone: number;
