@@ -1466,9 +1466,39 @@ impl Sim<'_> {
     /// running hub's admin endpoint, or on the folder when no hub runs.
     /// Records what it appended.
     async fn secretariat(&mut self, what: &str, op: AdminOp) -> Result<Option<AdminReply>> {
+        self.secretariat_expecting(what, op, None).await
+    }
+
+    /// Like [`Self::secretariat`]; with `refusal`, the model expects the hub
+    /// to refuse with that code (and applying it is the violation).
+    async fn secretariat_expecting(
+        &mut self,
+        what: &str,
+        op: AdminOp,
+        refusal: Option<&str>,
+    ) -> Result<Option<AdminReply>> {
         let data = self.root.join("hub");
         let now = self.hub_now();
         let r = tokio::task::spawn_blocking(move || admin::submit(&data, op, now)).await?;
+        match (r, refusal) {
+            (Ok(_), Some(code)) => {
+                self.violate(
+                    "secretariat_applied",
+                    what,
+                    format!("the hub let the secretariat {what}; the model expects {code}"),
+                );
+                Ok(None)
+            }
+            (Err(e), Some(code)) if e.code() == code => Ok(None),
+            (r, _) => self.secretariat_answered(what, r),
+        }
+    }
+
+    fn secretariat_answered(
+        &mut self,
+        what: &str,
+        r: Result<AdminReply, phonghop_hub::HubError>,
+    ) -> Result<Option<AdminReply>> {
         match r {
             Ok(reply) => {
                 for e in &reply.appended {
@@ -1487,6 +1517,10 @@ impl Sim<'_> {
                 Ok(None)
             }
         }
+    }
+
+    fn meeting_closed(&self) -> bool {
+        self.model.status == MeetingStatus::Closed
     }
 
     async fn secretariat_op(&mut self) -> Result<()> {
@@ -1672,7 +1706,13 @@ impl Sim<'_> {
             file: spare.file.clone(),
             analysis: Box::new(spare.analysis.clone()),
         };
-        if self.secretariat("add a paper version", op).await?.is_none() {
+        // Papers cannot change once the meeting is closed.
+        let refusal = self.meeting_closed().then_some("meeting_status");
+        if self
+            .secretariat_expecting("add a paper version", op, refusal)
+            .await?
+            .is_none()
+        {
             return Ok(());
         }
         // Its hashes, as the hub recorded them (read beside the writer).
@@ -1717,7 +1757,10 @@ impl Sim<'_> {
             paper: self.model.papers[paper].id.clone(),
             title: title.clone(),
         };
-        let done = self.secretariat("rename a paper", op).await?;
+        let refusal = self.meeting_closed().then_some("meeting_status");
+        let done = self
+            .secretariat_expecting("rename a paper", op, refusal)
+            .await?;
         if done.is_some() {
             self.markers[paper].push(title);
             self.note(format!("secretariat renames paper {paper}"));
