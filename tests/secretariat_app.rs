@@ -439,11 +439,28 @@ fn secretariat_works_on_a_running_headless_hub() -> Result<()> {
             set_value(&s, &tid("person-name"), DELEGATE).await?;
             click(&s, &tid("person-add")).await?;
             let id = person_id(&s, DELEGATE).await?;
-            click(
-                &s,
-                &format!("{} {}", tid(&format!("person-{id}")), tid("person-invite")),
-            )
-            .await?;
+            let person = tid(&format!("person-{id}"));
+            // An invite made, then cancelled on screen, no longer pairs.
+            click(&s, &format!("{person} {}", tid("person-invite"))).await?;
+            let cancelled = text_of(&s, &tid("invite-text")).await?;
+            click(&s, &format!("{person} {}", tid("invite-cancel"))).await?;
+            wait_count(&s, &tid("invite-text"), 0).await?;
+            let lost = tmp.path().join("lost-device");
+            let refused = cli_output(
+                &phonghop,
+                [
+                    "--data".as_ref(),
+                    lost.as_os_str(),
+                    "join".as_ref(),
+                    cancelled.as_ref(),
+                ],
+            )?;
+            let said = String::from_utf8_lossy(&refused.stderr);
+            ensure!(
+                !refused.status.success() && said.contains("cancel"),
+                "a cancelled invite paired, or said something else: {said}"
+            );
+            click(&s, &format!("{person} {}", tid("person-invite"))).await?;
             let invite = text_of(&s, &tid("invite-text")).await?;
             ensure!(
                 invite.ends_with(&format!("@{}", hub.address())),

@@ -151,6 +151,7 @@ pub fn run() {
             secretariat::sec_add_member,
             secretariat::sec_publish,
             secretariat::sec_invite,
+            secretariat::sec_cancel_invites,
             secretariat::sec_revoke_device,
             secretariat::sec_pick_pdfs,
             secretariat::sec_add_papers,

@@ -928,6 +928,17 @@ pub async fn sec_invite(sec: State<'_, Secretariat>, person: String) -> Res<SecI
     }
 }
 
+/// Cancels a person's unused invites (one shown on screen, or printed and
+/// lost): pairing with one of them is refused from now on.
+#[tauri::command]
+pub async fn sec_cancel_invites(sec: State<'_, Secretariat>, person: String) -> Res<()> {
+    sec.write(AdminOp::CancelInvites {
+        person_or_code: person,
+    })
+    .await?;
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn sec_revoke_device(sec: State<'_, Secretariat>, device: String) -> Res<()> {
     sec.write(AdminOp::RevokeDevice { device }).await?;

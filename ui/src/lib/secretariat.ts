@@ -134,6 +134,8 @@ export interface SecretariatApi {
   addMember(meeting: string, person: string, role: RoleCode): Promise<void>;
   publish(meeting: string): Promise<void>;
   invite(person: string): Promise<SecInvite>;
+  /** Cancels the person's unused invites: they no longer pair. */
+  cancelInvites(person: string): Promise<void>;
   revokeDevice(device: string): Promise<void>;
   /** The system file picker; [] when cancelled. */
   pickPdfs(): Promise<string[]>;
@@ -203,6 +205,9 @@ export class TauriSecretariat implements SecretariatApi {
   }
   invite(person: string) {
     return this.#call<SecInvite>("sec_invite", { person });
+  }
+  cancelInvites(person: string) {
+    return this.#call<void>("sec_cancel_invites", { person });
   }
   revokeDevice(device: string) {
     return this.#call<void>("sec_revoke_device", { device });
