@@ -20,6 +20,8 @@ use phonghop_tests::hub::{delegate, meeting_projection, note, Paper, TestHub, CH
 use phonghop_tests::papers::text_pdf;
 use phonghop_tests::voting::{applied, ballot, create_and_open, poll_on, send, NewPoll};
 
+const LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn mid() -> MeetingId {
     MeetingId::new(MEETING)
 }
@@ -312,5 +314,61 @@ async fn a_hub_that_cannot_replay_its_folder_fails_closed() -> Result<()> {
     // And it stays stopped: the next request gets the same answer.
     let again = c.sync_once().await.map(|_| ()).unwrap_err().to_string();
     assert!(again.contains("stopped"), "{again}");
+    Ok(())
+}
+
+/// A move is two entries in two logs (moved out of the personal log, added
+/// to the meeting log). Through the live channel alone, the author's device
+/// must apply them in the hub's order, or its reducer sets the add aside.
+/// Two things guard that: the fan-out sends runs in global order, and a
+/// device sorts each batch by `gseq`. (This end-to-end check passes with
+/// either one alone; `live::tests` checks the fan-out's order itself.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_device_applies_a_move_in_the_hub_order() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let papers = vec![Paper::members(text_pdf(
+        tmp.path(),
+        "du-thao",
+        "trực tiếp",
+        3,
+    )?)];
+    let mut hub = TestHub::with_meeting(2, &papers, true)?;
+    hub.start()?;
+    let d1 = delegate(1);
+    let author = std::sync::Arc::new(hub.join(&d1).await?);
+    author.sync_once().await?;
+    let doc = paper_of(&hub, false)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let live = tokio::spawn(author.clone().run(stopped));
+    let mut online = author.connection();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        online.wait_for(|c| *c == phonghop_client::Connection::Online),
+    )
+    .await??;
+    let mut vis = Visibility::Private;
+    applied(&author, add(note("n1", &d1, &doc, vis))).await?;
+    for _ in 0..6 {
+        vis = if vis == Visibility::Private {
+            Visibility::Shared
+        } else {
+            Visibility::Private
+        };
+        applied(&author, edit(note("n1", &d1, &doc, vis))).await?;
+    }
+    let want = vec![("n1".to_string(), vis)];
+    phonghop_tests::hub::eventually("the note as last set", LIMIT, || {
+        (annotations_on(&author) == want).then_some(())
+    })
+    .await?;
+    let aside = author
+        .dir()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .store()
+        .quarantined()?;
+    assert!(aside.is_empty(), "entries set aside: {aside:?}");
+    let _ = stop.send(true);
+    let _ = live.await;
     Ok(())
 }

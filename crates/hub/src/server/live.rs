@@ -137,7 +137,7 @@ fn in_order(hub: &HubDir, sent: &mut HashMap<LogId, u64>, batch: Vec<Appended>) 
             run.insert(e.seq, e);
         }
     }
-    let mut out = Vec::with_capacity(by_log.len());
+    let mut out = Vec::new();
     for (log, mut run) in by_log {
         let (Some(&low), Some(&high)) = (run.keys().next(), run.keys().next_back()) else {
             continue;
@@ -160,8 +160,27 @@ fn in_order(hub: &HubDir, sent: &mut HashMap<LogId, u64>, batch: Vec<Appended>) 
             }
         }
         sent.insert(log.clone(), high);
-        let entries: Vec<LogEntry> = run.split_off(&from).into_values().collect();
-        out.push(Appended { log, entries });
+        out.extend(run.split_off(&from).into_values());
+    }
+    in_global_order(out)
+}
+
+/// Entries of several logs as runs of one log each, in the hub's global
+/// order. A note moved from a personal log to the meeting log must reach
+/// its author as "moved out" before "added": sent per log in key order, the
+/// meeting log's run went first, and a device that applied the two messages
+/// one by one (rather than in one batch, sorted by `gseq`) refused the add.
+fn in_global_order(mut entries: Vec<LogEntry>) -> Vec<Appended> {
+    entries.sort_by_key(|e| e.gseq);
+    let mut out: Vec<Appended> = Vec::new();
+    for e in entries {
+        match out.last_mut() {
+            Some(run) if run.log == e.log => run.entries.push(e),
+            _ => out.push(Appended {
+                log: e.log.clone(),
+                entries: vec![e],
+            }),
+        }
     }
     out
 }
@@ -391,6 +410,51 @@ mod tests {
         assert_eq!(
             runs[0].entries[0], c[0],
             "the gap is filled with the stored entry"
+        );
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+    use phonghop_core::MeetingId;
+
+    fn entry(log: &LogId, seq: u64, gseq: i64) -> LogEntry {
+        let key = phonghop_core::SecretKey::from_seed([7; 32]);
+        let ev = phonghop_core::Event::CurrentItemSet { item: None };
+        let prev = (seq > 1).then(|| (seq - 1, phonghop_core::Hash::ZERO));
+        let mut e = LogEntry::seal(log.clone(), prev, &ev, &key).expect("seal");
+        e.gseq = gseq;
+        e
+    }
+
+    /// Runs go out in the hub's global order, split where the log changes:
+    /// a note moved out of a personal log (g 10) and into the meeting log
+    /// (g 11) reaches its author in that order, whatever the logs' keys.
+    #[test]
+    fn runs_follow_the_global_order_across_logs() {
+        let meeting = LogId::Meeting(MeetingId::new("m"));
+        let personal = LogId::Personal {
+            meeting: MeetingId::new("m"),
+            person: PersonId::new("p"),
+        };
+        let runs = in_global_order(vec![
+            entry(&meeting, 5, 11),
+            entry(&meeting, 6, 12),
+            entry(&personal, 3, 10),
+            entry(&personal, 4, 13),
+        ]);
+        let got: Vec<(String, Vec<i64>)> = runs
+            .iter()
+            .map(|r| (r.log.key(), r.entries.iter().map(|e| e.gseq).collect()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (personal.key(), vec![10]),
+                (meeting.key(), vec![11, 12]),
+                (personal.key(), vec![13]),
+            ]
         );
     }
 }
