@@ -806,9 +806,15 @@ fn apply_meeting(
             if old.author != annotation.author {
                 return Err(ReduceError::NotAuthor(annotation.id.clone()));
             }
-            // Visibility may change within a log (shared ↔ presenter); the
-            // log checks refuse a change across logs, which is a move
-            // (`AnnotationMoved`).
+            // Visibility may change within a log (shared ↔ presenter). An
+            // edit is made in the log that holds the annotation: private ↔
+            // shared is a move (`AnnotationMoved`), never an edit.
+            if (old.visibility == Visibility::Private) != private_log {
+                return Err(invalid(
+                    "visibility",
+                    "private ↔ shared is a move between logs, not an edit",
+                ));
+            }
             if old.document != annotation.document {
                 return Err(invalid("annotation", "the paper cannot change on edit"));
             }

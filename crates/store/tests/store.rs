@@ -740,3 +740,49 @@ fn a_group_commits_its_batches_and_undoes_only_the_refused_one() {
     assert_eq!(Store::open(&path).unwrap().dump_projection().unwrap(), dump);
     verify_database(&path).unwrap();
 }
+
+/// An edit is made in the log that holds the annotation: a private note
+/// "edited" into the meeting log (private → shared without a move) was
+/// accepted by the reducer, and every other member's device then refused
+/// the entry (found by reverting the hub's move planning under the room
+/// simulation). Only the hub's planning stood in the way.
+#[test]
+fn an_edit_across_logs_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = filled_hub(dir.path());
+    let personal = LogId::Personal {
+        meeting: mid(),
+        person: PersonId::new("p2"),
+    };
+    let mut note = Annotation {
+        id: AnnotationId::new("y"),
+        author: PersonId::new("p2"),
+        document: DocumentId::new("to-trinh"),
+        version: 1,
+        page: 0,
+        shape: Shape::Note {
+            at: Point { x: 10.0, y: 10.0 },
+        },
+        color: "#ffcc00".into(),
+        text: Some("Riêng tư".into()),
+        visibility: Visibility::Private,
+        updated_at: ts(9),
+    };
+    s.append(
+        &personal,
+        &[Event::AnnotationAdded {
+            annotation: note.clone(),
+        }],
+        &hub(),
+    )
+    .unwrap();
+    note.visibility = Visibility::Shared;
+    let err = s
+        .append(
+            &LogId::Meeting(mid()),
+            &[Event::AnnotationEdited { annotation: note }],
+            &hub(),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("is a move"), "{err}");
+}
