@@ -211,7 +211,7 @@ impl Shared {
         let me = self.clone();
         match tokio::task::spawn_blocking(move || me.on_hub(f)).await {
             Ok(v) => v,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => blocking_failed(e).await,
         }
     }
 
@@ -252,7 +252,7 @@ impl Shared {
         .await
         {
             Ok(v) => v,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => blocking_failed(e).await,
         }
     }
 
@@ -514,6 +514,18 @@ impl Hub {
     pub fn halted(&self) -> Option<String> {
         self.0.halted.get().cloned()
     }
+}
+
+/// A blocking hub task that did not finish: a panic is passed on as it
+/// was; a task cancelled because the runtime is shutting down (the hub is
+/// being stopped or killed) never answers, and whoever awaits it is
+/// dropped with the runtime. (`into_panic` on a cancelled task panicked
+/// there, a second panic in the middle of a shutdown.)
+async fn blocking_failed<T>(e: tokio::task::JoinError) -> T {
+    if e.is_panic() {
+        std::panic::resume_unwind(e.into_panic())
+    }
+    std::future::pending().await
 }
 
 /// Opens the hub folder of `config` ([`Hub::open`]) and [`serve`]s it.
