@@ -167,13 +167,13 @@ pub(crate) fn replay_all(
             })
         })?);
     }
-    let mut per_log: BTreeMap<&LogId, Vec<LogEntry>> = BTreeMap::new();
+    let mut per_log: BTreeMap<&LogId, Vec<&LogEntry>> = BTreeMap::new();
     for e in &entries {
-        per_log.entry(&e.log).or_default().push(e.clone());
+        per_log.entry(&e.log).or_default().push(e);
     }
     for log_entries in per_log.values_mut() {
         log_entries.sort_by_key(|e| e.seq);
-        out.redacted += verify_chain(log_entries.iter(), key).map_err(chain)?;
+        out.redacted += verify_chain(log_entries.iter().copied(), key).map_err(chain)?;
         if let Some(w) = log_entries.windows(2).find(|w| w[0].gseq >= w[1].gseq) {
             return Err(chain(ChainError::Decode {
                 log: w[1].log.key(),
@@ -566,9 +566,17 @@ impl Store {
         // Apply in the hub's global order, whatever order the pages of
         // several logs arrived in (each log's own order is kept: `gseq`
         // grows with `seq`, checked below).
-        let mut entries = entries.to_vec();
-        entries.sort_by_key(|e| e.gseq);
-        let fresh = self.check_replicated(&entries, &key)?;
+        // (A pull page or one live message is already in order: no copy.)
+        let sorted;
+        let entries = if entries.is_sorted_by_key(|e| e.gseq) {
+            entries
+        } else {
+            let mut v = entries.to_vec();
+            v.sort_by_key(|e| e.gseq);
+            sorted = v;
+            &sorted[..]
+        };
+        let fresh = self.check_replicated(entries, &key)?;
         if fresh.is_empty() {
             return Ok(0);
         }

@@ -267,15 +267,14 @@ async fn feed(
             .annotation_docs
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        // Personal entries pass through: they are the reader's own.
+        // One redaction pass over the page; personal entries pass through
+        // as they are: they are the reader's own.
+        let redacted = access::redact(m, &entries, &reader.person, role, &docs);
         let entries = entries
             .into_iter()
-            .map(|e| match e.log {
-                LogId::Meeting(_) => {
-                    access::redact(m, std::slice::from_ref(&e), &reader.person, role, &docs)
-                        .pop()
-                        .unwrap_or_else(|| e.redacted())
-                }
+            .zip(redacted)
+            .map(|(e, r)| match e.log {
+                LogId::Meeting(_) => r,
                 _ => e,
             })
             .collect();

@@ -118,10 +118,10 @@ pub(crate) async fn writer(
                 Err(_) => break,
             }
         }
-        let work: Vec<(PersonId, SignedCommand)> = jobs
-            .iter()
-            .map(|j| (j.person.clone(), j.cmd.clone()))
-            .collect();
+        let (work, replies): (Vec<_>, Vec<_>) = jobs
+            .into_iter()
+            .map(|j| ((j.person, j.cmd), j.reply))
+            .unzip();
         let done = shared
             .with_hub(move |hub, shared| {
                 let now = shared.now();
@@ -143,15 +143,15 @@ pub(crate) async fn writer(
                     }));
                 }
                 shared.publish(appended);
-                for (job, answer) in jobs.into_iter().zip(answers) {
-                    let _ = job.reply.send(answer);
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    let _ = reply.send(answer);
                 }
             }
             Err(e) => {
                 // Nothing of the group was kept: each device retries.
                 let message = e.to_string();
-                for job in jobs {
-                    let _ = job.reply.send(Err(Failure::internal(message.clone())));
+                for reply in replies {
+                    let _ = reply.send(Err(Failure::internal(message.clone())));
                 }
             }
         }
