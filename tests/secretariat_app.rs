@@ -131,8 +131,22 @@ async fn flow(
     click(s, &tid("meeting-new")).await?;
     set_value(s, &tid("meeting-body"), BODY).await?;
     set_value(s, &tid("meeting-title"), TITLE).await?;
-    set_value(s, &tid("meeting-starts"), "2026-12-08T08:00").await?;
+    // Month first, as a US-locale date field would take it: refused, the
+    // field named, nothing saved; the message goes once the date is right.
+    set_value(s, &tid("meeting-date"), "12/22/2026").await?;
+    set_value(s, &tid("meeting-time"), "08:00").await?;
     set_value(s, &tid("meeting-place"), "Hội trường UBND xã").await?;
+    click(s, &tid("meeting-save")).await?;
+    wait_attr(s, &tid("meeting-start-problem"), "data-field", "date").await?;
+    wait_text(
+        s,
+        &tid("meeting-start-problem"),
+        "Ngày bắt đầu chưa đúng: hãy nhập ngày/tháng/năm, ví dụ 22/12/2026.",
+    )
+    .await?;
+    wait_count(s, &tid("meeting-status"), 0).await?;
+    set_value(s, &tid("meeting-date"), "08/12/2026").await?;
+    wait_count(s, &tid("meeting-start-problem"), 0).await?;
     click(s, &tid("meeting-save")).await?;
     wait_attr(s, &tid("meeting-status"), "data-status", "draft").await?;
 
@@ -352,6 +366,17 @@ async fn flow(
     let input = wait_css(d, &tid("join-input")).await?;
     input.send_keys(&invite).await?;
     click(d, &tid("join-button")).await?;
+    // The start as typed: day first, 24-hour, Vietnam time.
+    wait_js(
+        d,
+        "the meeting's start in Vietnamese on the delegate's list",
+        &format!(
+            "const e = document.querySelector('[data-testid=meeting-item][data-meeting-id={}]'); \
+             return !!e && e.textContent.includes('08/12/2026') && e.textContent.includes('08:00');",
+            serde_json::to_string(&meeting)?
+        ),
+    )
+    .await?;
     click(
         d,
         &format!("{}[data-meeting-id=\"{meeting}\"]", tid("meeting-item")),

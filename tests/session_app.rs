@@ -40,7 +40,8 @@ use anyhow::{anyhow, ensure, Context, Result};
 use fantoccini::{Client, Locator};
 use phonghop_core::reducer::MeetingState;
 use phonghop_core::{
-    AgendaItemId, DocumentId, MeetingId, MeetingStatus, PersonId, PollId, PollStatus, SpeakerStatus,
+    AgendaItemId, DocumentId, MeetingId, MeetingStatus, PersonId, PollId, PollStatus, QuorumAction,
+    SpeakerStatus,
 };
 use phonghop_tests::e2e::secretariat::*;
 use phonghop_tests::e2e::*;
@@ -182,7 +183,8 @@ async fn prepare_meeting(
     set_value(s, &tid("meeting-code"), MEETING).await?;
     set_value(s, &tid("meeting-body"), "HĐND tỉnh Sơn Hà khóa XI").await?;
     set_value(s, &tid("meeting-title"), MEETING_TITLE).await?;
-    set_value(s, &tid("meeting-starts"), "2026-12-22T08:00").await?;
+    set_value(s, &tid("meeting-date"), "22/12/2026").await?;
+    set_value(s, &tid("meeting-time"), "08:00").await?;
     set_value(
         s,
         &tid("meeting-place"),
@@ -417,7 +419,7 @@ async fn session(
     speaker_queue(room, hub, shots).await?;
     let named = named_poll(room, hub, &ids, shots).await?;
     let secret = secret_poll(room, hub, shots).await?;
-    close_and_audit(room, hub, phonghop, &named, &secret, tmp).await
+    close_and_audit(room, hub, phonghop, &named, &secret, tmp, shots).await
 }
 
 /// Join screen → invite → the meeting, every paper downloaded.
@@ -535,8 +537,27 @@ async fn attendance(room: &Room, hub: &Hub, shots: &Path) -> Result<()> {
     wait_css(chair, &tid("chair-console")).await?;
     wait_attr(chair, &tid("session-status"), "data-status", "published").await?;
     expect_attendance(chair, &[CHAIR]).await?;
+    // 1 of 4 checked in, the law's quorum needs 3: the console asks first,
+    // and the override it sends is recorded.
     click(chair, &tid("chair-start-session")).await?;
+    let guard = tid("chair-start-guard");
+    wait_attr(chair, &guard, "data-below-quorum", "true").await?;
+    wait_text(
+        chair,
+        &format!("{guard} {}", tid("guard-line")),
+        "Chưa đủ số đại biểu dự họp: có mặt 1/4, cần 3.",
+    )
+    .await?;
+    screenshot(chair, shots, "session-1a-start-below-quorum").await?;
+    click(chair, &tid("chair-start-guard-confirm")).await?;
     wait_attr(chair, &tid("session-status"), "data-status", "in_session").await?;
+    let overrides = hub_meeting(hub)?.quorum_overrides;
+    ensure!(
+        matches!(overrides.as_slice(), [o] if o.action == QuorumAction::StartSession
+            && (o.count.present, o.count.voting, o.count.required) == (1, 4, 3)
+            && o.by.as_str() == CHAIR.id),
+        "the hub recorded the chair's override: {overrides:?}"
+    );
     for d in &room.delegates {
         wait_attr(&d.c, &tid("session-status"), "data-status", "in_session")
             .await
@@ -962,6 +983,33 @@ async fn run_poll(
 
     let card = format!("{}[data-poll-id=\"{poll}\"]", tid("chair-poll"));
     click(chair, &format!("{card} {}", tid("poll-close"))).await?;
+    // Members who have not voted: the console names them and asks first.
+    let mut missing: Vec<Person> = std::iter::once(CHAIR)
+        .chain(DELEGATES)
+        .filter(|p| !votes.iter().any(|(v, _)| v == p))
+        .collect();
+    missing.sort_by_key(|p| p.id);
+    if !missing.is_empty() {
+        let guard = format!("{card} {}", tid("poll-close-guard"));
+        wait_attr(chair, &guard, "data-missing", &missing.len().to_string()).await?;
+        let names: Vec<&str> = missing.iter().map(|p| p.name).collect();
+        let line = if secret {
+            format!("Còn {}/4 đại biểu chưa biểu quyết.", missing.len())
+        } else {
+            format!(
+                "Còn {}/4 đại biểu chưa biểu quyết: {}.",
+                missing.len(),
+                names.join(", ")
+            )
+        };
+        wait_text(chair, &format!("{guard} {}", tid("guard-line")), &line).await?;
+        screenshot(chair, shots, "session-5a-close-with-missing-voters").await?;
+        click(
+            chair,
+            &format!("{guard} {}", tid("poll-close-guard-confirm")),
+        )
+        .await?;
+    }
     wait_attr(chair, &card, "data-status", "closed").await?;
 
     let choices: Vec<u32> = votes.iter().map(|(_, c)| *c).collect();
@@ -1001,19 +1049,14 @@ async fn run_poll(
             .await
             .with_context(|| format!("{}: the result", w.label()))?;
         wait_text(&w.c, &result, &result_line).await?;
-        // Each still sees their own recorded choice.
-        let mine = votes
-            .iter()
-            .find(|(p, _)| *p == w.person)
-            .map(|(_, c)| *c)
-            .context("every delegate voted")?;
-        wait_attr(
-            &w.c,
-            &format!("{panel} {}", tid("vote-my-choice")),
-            "data-choice",
-            &mine.to_string(),
-        )
-        .await?;
+        // Each voter still sees their own recorded choice; one who did
+        // not vote sees none.
+        let mine = votes.iter().find(|(p, _)| *p == w.person).map(|(_, c)| *c);
+        let my_choice = format!("{panel} {}", tid("vote-my-choice"));
+        match mine {
+            Some(mine) => wait_attr(&w.c, &my_choice, "data-choice", &mine.to_string()).await?,
+            None => wait_count(&w.c, &my_choice, 0).await?,
+        }
         let others: Vec<String> = OPTIONS
             .iter()
             .zip(&counts)
@@ -1150,9 +1193,10 @@ async fn named_poll(room: &Room, hub: &Hub, ids: &Ids, shots: &Path) -> Result<P
         "the resolution template is a named vote"
     );
     let poll = create_and_open(chair, "resolution", None).await?;
-    let [d1, d2, d3] = DELEGATES;
-    // 3 of 4 approve: more than half of all → passes.
-    let votes = [(d1, 0), (d2, 1), (CHAIR, 0), (d3, 0)];
+    let [d1, d2, _d3] = DELEGATES;
+    // 3 of 4 approve: more than half of all → passes; the third delegate
+    // does not vote, so closing asks the chair to confirm.
+    let votes = [(d1, 0), (d2, 0), (CHAIR, 0)];
     let run = run_poll(room, hub, &poll, &votes, false, shots).await?;
     ensure!(run.passed, "3 of 4 approving passes a more-than-half vote");
     Ok(run)
@@ -1181,6 +1225,7 @@ async fn close_and_audit(
     named: &PollRun,
     secret: &PollRun,
     tmp: &Path,
+    shots: &Path,
 ) -> Result<()> {
     let chair = &room.chair.c;
     // Closing cannot be undone: the console asks first.
@@ -1197,6 +1242,44 @@ async fn close_and_audit(
         hub_meeting(hub)?.status == MeetingStatus::Closed,
         "the hub has the session closed"
     );
+    // After "Bế mạc" a delegate's window keeps the record, read-only:
+    // attendance, the override, both results with who took part, and the
+    // draft minutes; no item is "in progress" any more.
+    let d = &room.delegates[0].c;
+    // (Following the chair, the delegate is still in the reader: back to
+    // the meeting.)
+    if d.find_all(Locator::Css(&tid("reader-close"))).await?.len() == 1 {
+        click(d, &tid("reader-close")).await?;
+    }
+    let record = tid("meeting-record");
+    wait_css(d, &record).await?;
+    let attendance = format!("{record} {}", tid("record-attendance"));
+    wait_attr(d, &attendance, "data-present", "4").await?;
+    wait_text(d, &attendance, "Có mặt 4/4 đại biểu.").await?;
+    wait_count(d, &format!("{record} {}", tid("record-poll")), 2).await?;
+    wait_count(d, &format!("{record} {}", tid("record-override")), 1).await?;
+    let named_card = format!(
+        "{record} {}[data-poll-id=\"{}\"]",
+        tid("record-poll"),
+        named.id
+    );
+    wait_attr(d, &named_card, "data-passed", "true").await?;
+    wait_text(
+        d,
+        &format!("{named_card} {}", tid("record-participation")),
+        "Có mặt khi biểu quyết: 4 · Tham gia biểu quyết: 3 · Không tham gia biểu quyết: 1 (trên tổng số 4 đại biểu)",
+    )
+    .await?;
+    wait_count(d, &tid("current-item"), 0).await?;
+    click(d, &format!("{} summary", tid("record-minutes"))).await?;
+    wait_js(
+        d,
+        "the draft minutes with the override",
+        "const e = document.querySelector('[data-testid=record-minutes-text]'); \
+         return !!e && e.textContent.includes('quyết định khai mạc kỳ họp khi chưa đủ số đại biểu');",
+    )
+    .await?;
+    screenshot(d, shots, "session-9-record-after-close").await?;
 
     let data = hub.dir.as_os_str();
     let export: PathBuf = tmp.join("export.json");
@@ -1312,16 +1395,17 @@ async fn close_and_audit(
     }
 
     // Tampered: one named ballot's choice flipped in the JSON.
-    let (p, choice) = named
-        .votes
-        .iter()
-        .find(|(_, c)| *c != 0)
-        .context("a named vote against")?;
+    let (p, choice) = named.votes.first().context("a named vote")?;
+    let other = if *choice == 0 { 1 } else { 0 };
     let (seq, _, payload) = ballots(&named.id)
         .into_iter()
         .find(|(_, ev, _)| ev["voter"] == p.id)
         .with_context(|| format!("{}'s ballot in the export", p.id))?;
-    let flipped = payload.replacen(&format!("\"choice\":{choice}"), "\"choice\":0", 1);
+    let flipped = payload.replacen(
+        &format!("\"choice\":{choice}"),
+        &format!("\"choice\":{other}"),
+        1,
+    );
     ensure!(&flipped != payload, "the ballot's choice is in its payload");
     let mut bad = json.clone();
     let entry = bad["entries"]

@@ -9,8 +9,9 @@
 //! device.
 
 use anyhow::{ensure, Context, Result};
+use phonghop_client::Client;
 use phonghop_core::audit::{audit, MeetingExport};
-use phonghop_core::protocol::{CommandAck, CommandOutcome};
+use phonghop_core::protocol::{Command, CommandAck, CommandOutcome};
 use phonghop_core::vote::{Base, MajorityRule, Threshold};
 use phonghop_core::*;
 use phonghop_tests::hub::{delegate, events, eventually, meeting_projection, TestHub};
@@ -431,11 +432,22 @@ async fn hdnd_rules_table_end_to_end() -> Result<()> {
         // More than half of those present (34): 18.
         Case { id: "co-mat-18", rule: of_present, votes: (18, 16, 0), present: 34, passed: true, required: 18, quorum_met: true },
     ];
-    let mut checked_in = 0;
+    // Who is checked in: a ballot checks its voter in (the meeting's rule),
+    // so a case that counts those present first checks the rest out.
+    let mut present = vec![false; voters.len()];
     for (k, case) in cases.iter().enumerate() {
-        while checked_in < case.present {
-            applied(&voters[checked_in], check_in()).await?;
-            checked_in += 1;
+        if case.present > 0 {
+            for (j, c) in voters.iter().enumerate() {
+                let want = j < case.present;
+                if present[j] != want {
+                    let cmd = Command::CheckIn {
+                        meeting: meeting_id(),
+                        present: want,
+                    };
+                    applied(c, cmd).await?;
+                    present[j] = want;
+                }
+            }
         }
         let poll = NewPoll {
             rule: case.rule,
@@ -453,6 +465,7 @@ async fn hdnd_rules_table_end_to_end() -> Result<()> {
         })
         .await?;
         ensure!(acks.iter().all(|(_, a)| is_applied(a)));
+        present[..choices.len()].fill(true);
         close(chair, case.id).await?;
         let o = poll_on_hub(&hub, case.id)?
             .outcome
@@ -640,5 +653,159 @@ async fn a_secret_poll_publishes_ballots_without_voters() -> Result<()> {
         "secret poll: {ballots} ballots without voter or signature, {} turnout records, counts {want:?}; audit passes",
         turnout.len()
     );
+    Ok(())
+}
+
+// --- the chair's safeguards (issue 11) ----------------------------------
+
+/// The hub's refusal of `command` from `c`: (code, message).
+async fn refused_with(c: &Client, command: Command) -> Result<(String, String)> {
+    let what = format!("{command:?}");
+    let (_, ack) = send(c, command).await?;
+    match ack.outcome {
+        CommandOutcome::Refused { code, message } => Ok((code, message)),
+        CommandOutcome::Applied { .. } => anyhow::bail!("the hub applied {what}"),
+    }
+}
+
+fn start(override_quorum: bool) -> Command {
+    Command::StartSession {
+        meeting: meeting_id(),
+        override_quorum,
+    }
+}
+
+fn open_poll(poll: &str, override_quorum: bool) -> Command {
+    Command::OpenPoll {
+        meeting: meeting_id(),
+        poll: PollId::new(poll),
+        override_quorum,
+    }
+}
+
+fn close_poll(poll: &str, confirm_missing: bool) -> Command {
+    Command::ClosePoll {
+        meeting: meeting_id(),
+        poll: PollId::new(poll),
+        override_quorum: false,
+        confirm_missing,
+    }
+}
+
+/// Under the law's rules (two thirds of the 5 voting members checked in,
+/// a ballot checks its voter in): the session and a poll do not open below
+/// quorum until the chair confirms an override, which the log and the
+/// minutes record; a poll does not close while members have not voted
+/// until the chair confirms, and the refusal names them; a ballot from a
+/// member who had not checked in checks them in first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_guards_quorum_and_missing_voters_until_the_chair_confirms() -> Result<()> {
+    let mut hub = TestHub::with_meeting(4, &[], false)?;
+    hub.write(|h| h.set_meeting_rules(phonghop_tests::hub::MEETING, MeetingRules::default()))?;
+    hub.start()?;
+    let people: Vec<String> = (1..=4).map(delegate).collect();
+    let d = join_all(&mut hub, &people).await?;
+    let chair = join_all(&mut hub, &[chair()]).await?.remove(0);
+
+    // 0 of 5 checked in; the quorum needs 4.
+    let (code, message) = refused_with(&chair, start(false)).await?;
+    ensure!(code == "below_quorum", "{code}: {message}");
+    ensure!(
+        message.contains("0 of 5") && message.contains("needs 4"),
+        "the refusal gives the count: {message}"
+    );
+    applied(&d[0], check_in()).await?;
+    applied(&d[1], check_in()).await?;
+    applied(&chair, start(true)).await?;
+    let log = events(&hub.store()?, &meeting_log())?;
+    let at = log
+        .iter()
+        .position(|e| matches!(e, Event::SessionStarted { .. }))
+        .context("the session opened")?;
+    match &log[at - 1] {
+        Event::QuorumOverridden {
+            action: QuorumAction::StartSession,
+            count,
+            by,
+            ..
+        } => {
+            ensure!(
+                (count.present, count.voting, count.required) == (2, 5, 4),
+                "{count:?}"
+            );
+            ensure!(by.as_str() == phonghop_tests::hub::CHAIR, "by {by}");
+        }
+        other => anyhow::bail!("before the session opened: {other:?}"),
+    }
+
+    let poll = NewPoll::named("nq-1", "Thông qua nghị quyết?");
+    applied(&chair, poll.command()).await?;
+    let (code, _) = refused_with(&chair, open_poll(&poll.id, false)).await?;
+    ensure!(code == "below_quorum", "{code}");
+    applied(&d[2], check_in()).await?;
+    applied(&chair, check_in()).await?;
+    applied(&chair, open_poll(&poll.id, false)).await?;
+
+    // Delegate 4 never checked in: the ballot checks them in, recorded
+    // just before it.
+    let ack = applied(&d[3], ballot(&poll.id, 0)).await?;
+    let CommandOutcome::Applied { seqs, .. } = &ack.outcome else {
+        unreachable!()
+    };
+    ensure!(seqs.len() == 2, "attendance + ballot: {seqs:?}");
+    let log = events(&hub.store()?, &meeting_log())?;
+    let person = PersonId::new(delegate(4));
+    ensure!(
+        matches!(&log[log.len() - 2], Event::AttendanceRecorded { person: p, present: true, .. } if *p == person),
+        "{:?}",
+        &log[log.len() - 2]
+    );
+    applied(&d[0], ballot(&poll.id, 0)).await?;
+
+    // Three of five have not voted: named in the refusal.
+    let (code, message) = refused_with(&chair, close_poll(&poll.id, false)).await?;
+    ensure!(code == "voters_missing", "{code}: {message}");
+    ensure!(
+        message.starts_with("3 of 5") && message.contains(&delegate(2)),
+        "the refusal names how many and who: {message}"
+    );
+    applied(&chair, close_poll(&poll.id, true)).await?;
+    ensure!(poll_on_hub(&hub, &poll.id)?.status == PollStatus::Closed);
+
+    // The minutes say the session opened below quorum, by whom.
+    let h = hub.hub()?;
+    let m = h.meeting(phonghop_tests::hub::MEETING)?;
+    let (_, paragraphs) = phonghop_hub::minutes::minutes_text(m, &h.store().state().directory, &[]);
+    ensure!(
+        paragraphs.iter().any(
+            |p| p.contains("quyết định khai mạc kỳ họp khi chưa đủ số đại biểu")
+                && p.contains("2/5")
+        ),
+        "the minutes record the override: {paragraphs:#?}"
+    );
+    Ok(())
+}
+
+/// A meeting whose rule refuses ballots from members not checked in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_meeting_may_refuse_ballots_from_members_not_checked_in() -> Result<()> {
+    let mut hub = TestHub::with_meeting(2, &[], false)?;
+    let rules = MeetingRules {
+        unchecked_ballot: UncheckedBallot::Refuse,
+        ..phonghop_tests::hub::NO_QUORUM
+    };
+    hub.write(|h| h.set_meeting_rules(phonghop_tests::hub::MEETING, rules))?;
+    hub.start()?;
+    let d = join_all(&mut hub, &[delegate(1)]).await?.remove(0);
+    let chair = join_all(&mut hub, &[chair()]).await?.remove(0);
+    applied(&chair, start(false)).await?;
+    let poll = NewPoll::named("nq-2", "Thông qua nghị quyết?");
+    create_and_open(&chair, &poll).await?;
+    let (code, message) = refused_with(&d, ballot(&poll.id, 0)).await?;
+    ensure!(code == "not_checked_in", "{code}: {message}");
+    ensure!(poll_on_hub(&hub, &poll.id)?.named.is_empty());
+    applied(&d, check_in()).await?;
+    applied(&d, ballot(&poll.id, 0)).await?;
+    ensure!(poll_on_hub(&hub, &poll.id)?.named.len() == 1);
     Ok(())
 }

@@ -371,6 +371,29 @@ pub async fn get_session(state: State<'_, AppState>, meeting_id: String) -> Res<
     .await
 }
 
+/// The draft minutes of a meeting as this device's copy of its log has
+/// them (what this member may see), read-only: for the record after the
+/// session closes.
+#[tauri::command]
+pub async fn get_minutes(state: State<'_, AppState>, meeting_id: String) -> Res<MinutesDto> {
+    let c = state.client()?;
+    c.with_dir(move |d| {
+        let mid = MeetingId::new(&meeting_id);
+        let order = phonghop_hub::minutes::poll_order(d.store(), &meeting_id)
+            .map_err(|e| CmdError::new("store", e.to_string()))?;
+        let st = d.store().state();
+        let m = st.meetings.get(&mid).ok_or_else(|| {
+            CmdError::new(
+                "no_meeting",
+                format!("no meeting '{meeting_id}' on this device"),
+            )
+        })?;
+        let (title, paragraphs) = phonghop_hub::minutes::minutes_text(m, &st.directory, &order);
+        Ok(MinutesDto { title, paragraphs })
+    })
+    .await
+}
+
 /// One command for every session action (check in, speak, vote, and the
 /// chair's): each is a protocol command queued in the outbox, so one
 /// adapter does it; the hub decides who may do what.

@@ -388,7 +388,11 @@ pub enum SessionAction {
         choice: u32,
     },
     /// Chair: open the session.
-    StartSession,
+    StartSession {
+        /// Confirmed: go on below quorum (recorded).
+        #[serde(default)]
+        override_quorum: bool,
+    },
     /// Chair: close the session.
     CloseSession,
     /// Chair: move to an agenda item.
@@ -434,11 +438,20 @@ pub enum SessionAction {
     OpenPoll {
         /// Poll.
         poll: String,
+        /// Confirmed: go on below quorum (recorded).
+        #[serde(default)]
+        override_quorum: bool,
     },
     /// Chair: close and count.
     ClosePoll {
         /// Poll.
         poll: String,
+        /// Confirmed: go on below quorum (recorded).
+        #[serde(default)]
+        override_quorum: bool,
+        /// Confirmed: close while members have not voted.
+        #[serde(default)]
+        confirm_missing: bool,
     },
 }
 
@@ -482,7 +495,10 @@ impl SessionAction {
                 poll: id_of("poll", poll, PollId::new)?,
                 choice,
             },
-            A::StartSession => Command::StartSession { meeting },
+            A::StartSession { override_quorum } => Command::StartSession {
+                meeting,
+                override_quorum,
+            },
             A::CloseSession => Command::CloseSession { meeting },
             A::SetCurrentItem { item } => Command::SetCurrentItem {
                 meeting,
@@ -519,13 +535,23 @@ impl SessionAction {
                 rule,
                 closes_at: closes_at.map(Timestamp),
             },
-            A::OpenPoll { poll } => Command::OpenPoll {
+            A::OpenPoll {
+                poll,
+                override_quorum,
+            } => Command::OpenPoll {
                 meeting,
                 poll: id_of("poll", poll, PollId::new)?,
+                override_quorum,
             },
-            A::ClosePoll { poll } => Command::ClosePoll {
+            A::ClosePoll {
+                poll,
+                override_quorum,
+                confirm_missing,
+            } => Command::ClosePoll {
                 meeting,
                 poll: id_of("poll", poll, PollId::new)?,
+                override_quorum,
+                confirm_missing,
             },
         })
     }
@@ -711,10 +737,42 @@ pub struct AttendanceDto {
     present: u32,
     /// Voting members.
     total: u32,
-    /// At least two thirds of the voting members are present.
+    /// Checked-in voting members the meeting's quorum needs.
+    required: u32,
+    /// The quorum holds (the hub refuses to open the session or a poll,
+    /// or to close one, below it without the chair's override).
     quorum_met: bool,
+    /// A ballot from a member not checked in: `check_in` or `refuse`.
+    unchecked_ballot: &'static str,
+    /// Where the chair went on below quorum, oldest first.
+    overrides: Vec<QuorumOverrideDto>,
     /// Everyone, voting or not.
     people: Vec<AttendeeDto>,
+}
+
+/// A meeting's draft minutes, as paragraphs.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MinutesDto {
+    /// "BIÊN BẢN … (DỰ THẢO)".
+    pub title: String,
+    /// In order.
+    pub paragraphs: Vec<String>,
+}
+
+/// One recorded quorum override.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuorumOverrideDto {
+    /// `start_session`, `open_poll` or `close_poll`.
+    action: &'static str,
+    /// The poll, for a poll's override.
+    poll: Option<String>,
+    present: u32,
+    total: u32,
+    required: u32,
+    by: String,
+    at: i64,
 }
 
 /// A request to speak.
@@ -831,7 +889,8 @@ impl SessionView {
         };
         let present = |p: &PersonId| m.attendance.get(p).is_some_and(|a| a.present);
         let total = m.voting_members().count() as u32;
-        let present_n = m.present_voters() as u32;
+        let quorum = m.quorum();
+        let present_n = quorum.present;
         let mut speakers: Vec<&SpeakerRequest> = m.speakers.values().collect();
         speakers.sort_by(|a, b| (a.requested_at, &a.id).cmp(&(b.requested_at, &b.id)));
         let mut polls: Vec<PollDto> = m
@@ -925,11 +984,38 @@ impl SessionView {
             attendance: AttendanceDto {
                 present: present_n,
                 total,
-                // Quorum ("đủ số đại biểu dự họp"): a People's Council
-                // session proceeds when at least two thirds of its delegates
-                // attend (Law on the Organisation of Local Government), so
-                // present voters ≥ 2/3 of the voting members, in integers.
-                quorum_met: total > 0 && present_n * 3 >= total * 2,
+                // Quorum ("đủ số đại biểu dự họp"): the meeting's rule, by
+                // law at least two thirds of the voting members.
+                required: quorum.required,
+                quorum_met: total > 0 && quorum.met(),
+                unchecked_ballot: match m.rules.unchecked_ballot {
+                    UncheckedBallot::CheckIn => "check_in",
+                    UncheckedBallot::Refuse => "refuse",
+                },
+                overrides: m
+                    .quorum_overrides
+                    .iter()
+                    .map(|o| {
+                        let (action, poll) = match &o.action {
+                            QuorumAction::StartSession => ("start_session", None),
+                            QuorumAction::OpenPoll { poll } => {
+                                ("open_poll", Some(poll.to_string()))
+                            }
+                            QuorumAction::ClosePoll { poll } => {
+                                ("close_poll", Some(poll.to_string()))
+                            }
+                        };
+                        QuorumOverrideDto {
+                            action,
+                            poll,
+                            present: o.count.present,
+                            total: o.count.voting,
+                            required: o.count.required,
+                            by: name(&o.by),
+                            at: o.at.0,
+                        }
+                    })
+                    .collect(),
                 people: m
                     .members
                     .values()
@@ -980,7 +1066,20 @@ mod tests {
         assert_eq!(
             action(r#"{"type":"start_session"}"#).ok(),
             Some(Command::StartSession {
-                meeting: MeetingId::new("m1")
+                meeting: MeetingId::new("m1"),
+                override_quorum: false,
+            })
+        );
+        assert_eq!(
+            action(
+                r#"{"type":"close_poll","poll":"p-1","overrideQuorum":true,"confirmMissing":true}"#
+            )
+            .ok(),
+            Some(Command::ClosePoll {
+                meeting: MeetingId::new("m1"),
+                poll: PollId::new("p-1"),
+                override_quorum: true,
+                confirm_missing: true,
             })
         );
         let c = action(

@@ -133,6 +133,7 @@ pub fn run() {
             commands::delete_annotation,
             commands::export_annotated,
             commands::get_session,
+            commands::get_minutes,
             commands::session_command,
             commands::command_state,
             commands::list_outbox,

@@ -323,6 +323,12 @@ impl Secretariat {
         }
     }
 
+    /// A meeting's rules as the folder has them now.
+    async fn rules_of(&self, meeting: &str) -> Res<MeetingRules> {
+        let meeting = meeting.to_string();
+        self.read(move |h| Ok(h.meeting(&meeting)?.rules)).await
+    }
+
     /// One write through the folder's one writer: the embedded hub, or the
     /// attached folder's hub (its admin endpoint), as the CLI does.
     async fn write(&self, op: AdminOp) -> Res<Done> {
@@ -396,6 +402,9 @@ pub struct SecMeeting {
     /// Papers not attached to an item.
     pub loose_papers: Vec<SecPaper>,
     pub members: Vec<SecMember>,
+    /// A ballot from a member not checked in: `check_in` (voting checks
+    /// them in) or `refuse`.
+    pub unchecked_ballot: &'static str,
     /// PDFs saved into this folder are attached to the meeting by the hub
     /// (a new file: a new paper; a known file name: its next version).
     pub inbox: String,
@@ -590,6 +599,7 @@ fn overview(hub: &HubDir) -> SecOverview {
                 starts_at: m.starts_at.map(|t| t.0),
                 place: m.place.clone().unwrap_or_default(),
                 status: m.status.code().into(),
+                unchecked_ballot: unchecked_code(m.rules.unchecked_ballot),
                 agenda,
                 loose_papers: papers_of(None),
                 members: m
@@ -762,6 +772,17 @@ pub struct MeetingForm {
     pub title: String,
     pub starts_at: Option<i64>,
     pub place: Option<String>,
+    /// `check_in` or `refuse` (see [`SecMeeting::unchecked_ballot`]); absent:
+    /// unchanged (a new meeting: the default, `check_in`).
+    #[serde(default)]
+    pub unchecked_ballot: Option<String>,
+}
+
+fn unchecked_code(u: UncheckedBallot) -> &'static str {
+    match u {
+        UncheckedBallot::CheckIn => "check_in",
+        UncheckedBallot::Refuse => "refuse",
+    }
 }
 
 /// Creates a meeting (a draft) or changes one; returns its id.
@@ -788,12 +809,35 @@ pub async fn sec_save_meeting(sec: State<'_, Secretariat>, form: MeetingForm) ->
             place,
         },
     };
-    match sec.write(op).await? {
-        Done::MeetingCreated { meeting } | Done::MeetingEdited { meeting } => {
-            Ok(meeting.to_string())
+    let meeting = match sec.write(op).await? {
+        Done::MeetingCreated { meeting } | Done::MeetingEdited { meeting } => meeting,
+        other => return Err(unexpected(other)),
+    };
+    let unchecked = match form.unchecked_ballot.as_deref() {
+        None => None,
+        Some("check_in") => Some(UncheckedBallot::CheckIn),
+        Some("refuse") => Some(UncheckedBallot::Refuse),
+        Some(other) => {
+            return Err(CmdError::new(
+                "bad_request",
+                format!("uncheckedBallot: '{other}' is neither check_in nor refuse"),
+            ))
         }
-        other => Err(unexpected(other)),
+    };
+    if let Some(unchecked_ballot) = unchecked {
+        let current = sec.rules_of(meeting.as_str()).await?;
+        if current.unchecked_ballot != unchecked_ballot {
+            let op = AdminOp::SetMeetingRules {
+                meeting: meeting.to_string(),
+                rules: MeetingRules {
+                    unchecked_ballot,
+                    ..current
+                },
+            };
+            sec.write(op).await?;
+        }
     }
+    Ok(meeting.to_string())
 }
 
 /// Adds an item at the end of `parent`'s children (numbered automatically).

@@ -101,6 +101,17 @@ pub fn add_paper(hub: &mut HubDir, meeting: &str, p: &Paper) -> Result<DocumentI
     )?)
 }
 
+/// The rules of [`TestHub::with_meeting`]'s meeting: no quorum, and a
+/// ballot checks its voter in.
+pub const NO_QUORUM: MeetingRules = MeetingRules {
+    quorum: Threshold::Fraction {
+        numerator: 0,
+        denominator: 1,
+        strict: false,
+    },
+    unchecked_ballot: UncheckedBallot::CheckIn,
+};
+
 /// Registers a person (id = name's stand-in).
 pub fn add_person(hub: &mut HubDir, id: &str) -> Result<()> {
     hub.add_person(NewPerson {
@@ -141,6 +152,10 @@ impl TestHub {
         for n in 1..=delegates {
             hub.add_member(MEETING, &delegate(n), Role::Delegate)?;
         }
+        // Tests of other things than the quorum guard vote with whoever
+        // paired, checked in or not (tests/safeguards.rs sets the law's
+        // rules, `MeetingRules::default()`, and tests the guard).
+        hub.set_meeting_rules(MEETING, NO_QUORUM)?;
         hub.add_agenda_item(MEETING, "1", "Khai mạc kỳ họp", None, Some(10))?;
         hub.add_agenda_item(MEETING, "2", "Xem xét các tờ trình", None, Some(60))?;
         for p in papers {

@@ -176,19 +176,22 @@ pub async fn create_and_open(chair: &Client, p: &NewPoll) -> Result<()> {
         Command::OpenPoll {
             meeting: meeting_id(),
             poll: PollId::new(&p.id),
+            override_quorum: false,
         },
     )
     .await?;
     Ok(())
 }
 
-/// Chair: close a poll.
+/// Chair: close a poll, whoever has not voted (confirmed).
 pub async fn close(chair: &Client, poll: &str) -> Result<()> {
     applied(
         chair,
         Command::ClosePoll {
             meeting: meeting_id(),
             poll: PollId::new(poll),
+            override_quorum: false,
+            confirm_missing: true,
         },
     )
     .await?;

@@ -101,10 +101,18 @@ fn prepare(data: &Path, n: usize) -> Result<Vec<String>> {
     }
     hub.add_agenda_item(MEETING, "1", "Biểu quyết nghị quyết", None, None)?;
     hub.publish(MEETING, now())?;
-    hub.append(
-        &LogId::Meeting(MeetingId::new(MEETING)),
-        &[Event::SessionStarted { at: now() }],
-    )?;
+    // Everyone checked in: the session opens at quorum and no ballot has
+    // to check its voter in first.
+    let mut opening: Vec<Event> = people
+        .iter()
+        .map(|p| Event::AttendanceRecorded {
+            person: PersonId::new(p),
+            present: true,
+            at: now(),
+        })
+        .collect();
+    opening.push(Event::SessionStarted { at: now() });
+    hub.append(&LogId::Meeting(MeetingId::new(MEETING)), &opening)?;
     let mut codes = Vec::new();
     for p in &people {
         codes.push(hub.create_invite(p, 3_600_000, now())?);
@@ -275,6 +283,7 @@ async fn bench(args: &VoteArgs, work: &Path) -> Result<()> {
         Command::OpenPoll {
             meeting: meeting.clone(),
             poll: PollId::new(POLL),
+            override_quorum: false,
         },
     )
     .await?;
@@ -361,6 +370,8 @@ async fn bench(args: &VoteArgs, work: &Path) -> Result<()> {
         Command::ClosePoll {
             meeting: meeting.clone(),
             poll: PollId::new(POLL),
+            override_quorum: false,
+            confirm_missing: false,
         },
     )
     .await?;

@@ -67,6 +67,12 @@ pub enum Event {
         /// Place.
         place: Option<String>,
     },
+    /// The secretariat sets the meeting's quorum and its rule for ballots
+    /// from members not checked in (before the session opens).
+    MeetingRulesSet {
+        /// The rules from now on.
+        rules: crate::vote::MeetingRules,
+    },
     /// A person joins the meeting with a role.
     MemberAdded {
         /// The member.
@@ -194,6 +200,19 @@ pub enum Event {
         /// When.
         at: Timestamp,
     },
+    /// The chair went on below quorum, having confirmed it: the session
+    /// opened, or a poll opened or closed, with fewer voting members
+    /// checked in than the meeting's quorum needs. The minutes show it.
+    QuorumOverridden {
+        /// What the chair did.
+        action: crate::vote::QuorumAction,
+        /// The count at that moment.
+        count: crate::vote::QuorumCount,
+        /// Who confirmed it (the chair or the secretariat).
+        by: PersonId,
+        /// When.
+        at: Timestamp,
+    },
     /// A member checks in or leaves.
     AttendanceRecorded {
         /// Who.
@@ -316,6 +335,7 @@ impl Event {
             Event::DeviceRevoked { .. } => "device_revoked",
             Event::MeetingCreated { .. } => "meeting_created",
             Event::MeetingDetailsChanged { .. } => "meeting_details_changed",
+            Event::MeetingRulesSet { .. } => "meeting_rules_set",
             Event::MemberAdded { .. } => "member_added",
             Event::MeetingPublished { .. } => "meeting_published",
             Event::SessionStarted { .. } => "session_started",
@@ -333,6 +353,7 @@ impl Event {
             Event::AnnotationEdited { .. } => "annotation_edited",
             Event::AnnotationDeleted { .. } => "annotation_deleted",
             Event::AnnotationMoved { .. } => "annotation_moved",
+            Event::QuorumOverridden { .. } => "quorum_overridden",
             Event::AttendanceRecorded { .. } => "attendance_recorded",
             Event::SpeakerRequested { .. } => "speaker_requested",
             Event::SpeakerWithdrawn { .. } => "speaker_withdrawn",

@@ -26,4 +26,7 @@ pub use log::{LogEntry, LogId};
 pub use model::*;
 pub use reducer::{ReduceError, State, Touched};
 pub use sign::{PublicKey, SecretKey, Signature};
-pub use vote::{Base, MajorityRule, Outcome, Tally, Threshold};
+pub use vote::{
+    Base, MajorityRule, MeetingRules, Outcome, QuorumAction, QuorumCount, Tally, Threshold,
+    UncheckedBallot,
+};

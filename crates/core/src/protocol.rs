@@ -287,10 +287,15 @@ pub enum Command {
         /// Option index.
         choice: u32,
     },
-    /// Chair: open the session ("khai mạc").
+    /// Chair: open the session ("khai mạc"). Below the meeting's quorum
+    /// the hub refuses (`below_quorum`) unless `override_quorum`, which it
+    /// records (`Event::QuorumOverridden`).
     StartSession {
         /// Meeting.
         meeting: MeetingId,
+        /// The chair confirmed going on below quorum.
+        #[serde(default, skip_serializing_if = "is_false")]
+        override_quorum: bool,
     },
     /// Chair: close the session ("bế mạc").
     CloseSession {
@@ -346,19 +351,30 @@ pub enum Command {
         /// Optional deadline.
         closes_at: Option<Timestamp>,
     },
-    /// Chair: start accepting ballots.
+    /// Chair: start accepting ballots. Below quorum: as `StartSession`.
     OpenPoll {
         /// Meeting.
         meeting: MeetingId,
         /// Poll.
         poll: PollId,
+        /// The chair confirmed going on below quorum.
+        #[serde(default, skip_serializing_if = "is_false")]
+        override_quorum: bool,
     },
-    /// Chair: close and count.
+    /// Chair: close and count. While eligible members have not voted the
+    /// hub refuses (`voters_missing`, naming them) unless `confirm_missing`;
+    /// below quorum: as `StartSession`.
     ClosePoll {
         /// Meeting.
         meeting: MeetingId,
         /// Poll.
         poll: PollId,
+        /// The chair confirmed going on below quorum.
+        #[serde(default, skip_serializing_if = "is_false")]
+        override_quorum: bool,
+        /// The chair confirmed closing while members have not voted.
+        #[serde(default, skip_serializing_if = "is_false")]
+        confirm_missing: bool,
     },
 }
 
@@ -389,7 +405,7 @@ impl Command {
             | Command::WithdrawRequest { meeting, .. }
             | Command::CheckIn { meeting, .. }
             | Command::CastBallot { meeting, .. }
-            | Command::StartSession { meeting }
+            | Command::StartSession { meeting, .. }
             | Command::CloseSession { meeting }
             | Command::SetCurrentItem { meeting, .. }
             | Command::SetChairFocus { meeting, .. }
@@ -400,6 +416,12 @@ impl Command {
             | Command::ClosePoll { meeting, .. } => meeting,
         }
     }
+}
+
+// serde's `skip_serializing_if` takes a path to a function of `&T`.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The signed part of a command.

@@ -9,7 +9,7 @@ use crate::event::Event;
 use crate::ids::*;
 use crate::log::LogId;
 use crate::model::*;
-use crate::vote::Tally;
+use crate::vote::{MeetingRules, QuorumAction, QuorumCount, Tally};
 use std::collections::BTreeMap;
 
 /// Why an event was refused. `code()` is stable for programs (the UI
@@ -200,12 +200,29 @@ pub struct MeetingState {
     /// dependent log that no longer replayed). A moved annotation may
     /// reappear once, with the same id and author, in the log it moved to.
     pub retired_annotations: BTreeMap<AnnotationId, RetiredAnnotation>,
+    /// Quorum and the rule for ballots from members not checked in.
+    pub rules: MeetingRules,
+    /// Where the chair went on below quorum, in log order.
+    pub quorum_overrides: Vec<QuorumOverride>,
     /// Attendance.
     pub attendance: BTreeMap<PersonId, Attendance>,
     /// Requests to speak.
     pub speakers: BTreeMap<SpeakerRequestId, SpeakerRequest>,
     /// Polls.
     pub polls: BTreeMap<PollId, Poll>,
+}
+
+/// One [`Event::QuorumOverridden`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuorumOverride {
+    /// What the chair did.
+    pub action: QuorumAction,
+    /// The count at that moment.
+    pub count: QuorumCount,
+    /// Who confirmed it.
+    pub by: PersonId,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// Why an annotation id is no longer in [`MeetingState::annotations`].
@@ -283,8 +300,23 @@ impl MeetingState {
     /// Voting members currently checked in.
     pub fn present_voters(&self) -> usize {
         self.voting_members()
-            .filter(|m| self.attendance.get(&m.person).is_some_and(|a| a.present))
+            .filter(|m| self.is_present(&m.person))
             .count()
+    }
+
+    /// Whether `person` is checked in now.
+    pub fn is_present(&self, person: &PersonId) -> bool {
+        self.attendance.get(person).is_some_and(|a| a.present)
+    }
+
+    /// Checked-in voting members against the meeting's quorum, now.
+    pub fn quorum(&self) -> QuorumCount {
+        let n = |c: usize| u32::try_from(c).unwrap_or(u32::MAX);
+        QuorumCount::new(
+            self.rules.quorum,
+            n(self.present_voters()),
+            n(self.voting_members().count()),
+        )
     }
 
     fn require_member(&self, p: &PersonId) -> Result<&Member, ReduceError> {
@@ -430,6 +462,8 @@ impl State {
                             documents: BTreeMap::new(),
                             annotations: BTreeMap::new(),
                             retired_annotations: BTreeMap::new(),
+                            rules: MeetingRules::default(),
+                            quorum_overrides: Vec::new(),
                             attendance: BTreeMap::new(),
                             speakers: BTreeMap::new(),
                             polls: BTreeMap::new(),
@@ -570,6 +604,58 @@ fn apply_meeting(
             m.title = title.clone();
             m.starts_at = *starts_at;
             m.place = place.clone();
+            Ok(vec![Touched::Meeting(mid)])
+        }
+        Event::MeetingRulesSet { rules } => {
+            if !matches!(m.status, MeetingStatus::Draft | MeetingStatus::Published) {
+                return Err(ReduceError::MeetingStatus {
+                    action: "change the meeting's rules",
+                    status: m.status.code(),
+                });
+            }
+            if !rules.quorum.is_valid() {
+                return Err(invalid(
+                    "quorum",
+                    "the fraction is not a share of the members",
+                ));
+            }
+            m.rules = *rules;
+            Ok(vec![Touched::Meeting(mid)])
+        }
+        Event::QuorumOverridden {
+            action,
+            count,
+            by,
+            at,
+        } => {
+            m.require_member(by)?;
+            let (status, what) = match action {
+                QuorumAction::StartSession => (MeetingStatus::Published, "open the session"),
+                QuorumAction::OpenPoll { .. } | QuorumAction::ClosePoll { .. } => {
+                    (MeetingStatus::InSession, "vote below quorum")
+                }
+            };
+            if m.status != status {
+                return Err(ReduceError::MeetingStatus {
+                    action: what,
+                    status: m.status.code(),
+                });
+            }
+            if let QuorumAction::OpenPoll { poll } | QuorumAction::ClosePoll { poll } = action {
+                m.polls.get(poll).ok_or_else(|| missing("poll", poll))?;
+            }
+            if *count != m.quorum() || count.met() {
+                return Err(invalid(
+                    "count",
+                    "an override must record the meeting's own count, below its quorum",
+                ));
+            }
+            m.quorum_overrides.push(QuorumOverride {
+                action: action.clone(),
+                count: *count,
+                by: by.clone(),
+                at: *at,
+            });
             Ok(vec![Touched::Meeting(mid)])
         }
         Event::MemberAdded { member } => {

@@ -140,6 +140,91 @@ pub struct Tally {
     pub counts: Vec<u32>,
 }
 
+/// A meeting's own rules, set by the secretariat before the session
+/// ([`crate::Event::MeetingRulesSet`]); a meeting without that event keeps
+/// [`MeetingRules::default`].
+///
+/// Vietnamese law holds both bodies to the same quorum: an HĐND session
+/// ("kỳ họp") and a UBND meeting ("phiên họp") go ahead only with at least
+/// two thirds of their members taking part. The hub refuses to open the
+/// session, or to open or close a poll, below it, unless the chair
+/// confirms an override, which the log records
+/// ([`crate::Event::QuorumOverridden`]) and the minutes show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingRules {
+    /// Share of the voting members who must be checked in.
+    pub quorum: Threshold,
+    /// A ballot from a voting member who has not checked in.
+    pub unchecked_ballot: UncheckedBallot,
+}
+
+impl Default for MeetingRules {
+    fn default() -> Self {
+        MeetingRules {
+            quorum: Threshold::AtLeastTwoThirds,
+            unchecked_ballot: UncheckedBallot::CheckIn,
+        }
+    }
+}
+
+/// What the hub does with a ballot from a voting member who has not
+/// checked in (or has checked out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UncheckedBallot {
+    /// Voting counts as checking in: the hub records the attendance first,
+    /// in the same transaction as the ballot.
+    #[default]
+    CheckIn,
+    /// The ballot is refused; the member checks in first.
+    Refuse,
+}
+
+/// What the chair did below quorum, by override.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum QuorumAction {
+    /// Opened the session.
+    StartSession,
+    /// Opened a poll.
+    OpenPoll {
+        /// Which.
+        poll: crate::PollId,
+    },
+    /// Closed a poll.
+    ClosePoll {
+        /// Which.
+        poll: crate::PollId,
+    },
+}
+
+/// Checked-in voting members against the meeting's quorum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuorumCount {
+    /// Voting members checked in.
+    pub present: u32,
+    /// Voting members.
+    pub voting: u32,
+    /// Checked-in voting members the quorum needs.
+    pub required: u32,
+}
+
+impl QuorumCount {
+    /// Counts `present` of `voting` against `quorum`.
+    pub fn new(quorum: Threshold, present: u32, voting: u32) -> Self {
+        QuorumCount {
+            present,
+            voting,
+            required: quorum.required(voting),
+        }
+    }
+
+    /// Whether the quorum holds.
+    pub fn met(&self) -> bool {
+        self.present >= self.required
+    }
+}
+
 /// The result of applying a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {

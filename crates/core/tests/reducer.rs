@@ -474,3 +474,56 @@ fn an_agenda_item_is_reworded_in_place_and_bad_edits_change_nothing() {
         "missing",
     );
 }
+
+/// A quorum override records the meeting's own count, and only below its
+/// quorum; the rules change only before the session opens.
+#[test]
+fn quorum_overrides_record_the_true_count_below_quorum_only() {
+    let mut s = meeting_in_session();
+    let m = &s.meetings[&mid()];
+    // 5 of 6 voting members checked in (the chair did not): quorum holds.
+    assert_eq!(
+        m.quorum(),
+        QuorumCount::new(Threshold::AtLeastTwoThirds, 5, 6)
+    );
+    assert!(m.quorum().met());
+    let over = |present, voting, required| Event::QuorumOverridden {
+        action: QuorumAction::OpenPoll {
+            poll: PollId::new("p1"),
+        },
+        count: QuorumCount {
+            present,
+            voting,
+            required,
+        },
+        by: PersonId::new("chair"),
+        at: ts(10),
+    };
+    s.apply(&log(), &poll("p1", false)).unwrap();
+    let before = s.clone();
+    assert!(s.apply(&log(), &over(5, 6, 4)).is_err(), "not below quorum");
+    for i in 1..=3 {
+        s.apply(
+            &log(),
+            &Event::AttendanceRecorded {
+                person: PersonId::new(format!("d{i}")),
+                present: false,
+                at: ts(11),
+            },
+        )
+        .unwrap();
+    }
+    let before_override = s.clone();
+    assert!(s.apply(&log(), &over(3, 6, 4)).is_err(), "a false count");
+    assert_eq!(s, before_override);
+    s.apply(&log(), &over(2, 6, 4)).unwrap();
+    assert_eq!(s.meetings[&mid()].quorum_overrides.len(), 1);
+    assert_ne!(s, before);
+    let rules = Event::MeetingRulesSet {
+        rules: MeetingRules::default(),
+    };
+    assert!(
+        s.apply(&log(), &rules).is_err(),
+        "rules are fixed once the session opened"
+    );
+}

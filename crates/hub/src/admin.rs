@@ -67,6 +67,14 @@ pub enum AdminOp {
         #[serde(default)]
         place: Option<String>,
     },
+    /// Set a meeting's quorum and its rule for ballots from members not
+    /// checked in.
+    SetMeetingRules {
+        /// Meeting id.
+        meeting: String,
+        /// The rules.
+        rules: phonghop_core::MeetingRules,
+    },
     /// Change a meeting's details.
     EditMeeting {
         /// Meeting id.
@@ -409,6 +417,12 @@ fn apply(hub: &mut HubDir, op: AdminOp, now: Timestamp) -> Result<Done, HubError
                 place: place.unwrap_or_else(|| m.place.clone()),
             };
             hub.edit_meeting(&meeting, edited)?;
+            Done::MeetingEdited {
+                meeting: MeetingId::new(meeting),
+            }
+        }
+        AdminOp::SetMeetingRules { meeting, rules } => {
+            hub.set_meeting_rules(&meeting, rules)?;
             Done::MeetingEdited {
                 meeting: MeetingId::new(meeting),
             }

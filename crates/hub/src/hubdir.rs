@@ -311,6 +311,21 @@ impl HubDir {
         Ok(())
     }
 
+    /// Sets a meeting's quorum and its rule for ballots from members not
+    /// checked in (before the session opens).
+    pub fn set_meeting_rules(
+        &mut self,
+        meeting: &str,
+        rules: MeetingRules,
+    ) -> Result<(), HubError> {
+        self.meeting(meeting)?;
+        self.append(
+            &LogId::Meeting(MeetingId::new(meeting)),
+            &[Event::MeetingRulesSet { rules }],
+        )?;
+        Ok(())
+    }
+
     /// Rewords agenda item `number` (title, presenter, planned minutes).
     pub fn edit_agenda_item(
         &mut self,

@@ -9,8 +9,8 @@
 //! log that `phonghop audit` re-checks.
 
 use crate::{HubDir, HubError};
-use phonghop_core::reducer::{Directory, MeetingState};
-use phonghop_core::vote::{Base, MajorityRule, Threshold};
+use phonghop_core::reducer::{Directory, MeetingState, QuorumOverride};
+use phonghop_core::vote::{Base, MajorityRule, QuorumAction, Threshold};
 use phonghop_core::*;
 use std::path::{Path, PathBuf};
 
@@ -34,18 +34,7 @@ pub struct MinutesFiles {
 
 /// A rule in the words of a resolution: "quá nửa tổng số đại biểu".
 pub fn rule_in_words(rule: &MajorityRule) -> String {
-    let share = match rule.threshold {
-        Threshold::MoreThanHalf => "quá nửa".to_string(),
-        Threshold::AtLeastTwoThirds => "ít nhất hai phần ba".to_string(),
-        Threshold::Fraction {
-            numerator,
-            denominator,
-            strict,
-        } => format!(
-            "{} {numerator}/{denominator}",
-            if strict { "trên" } else { "ít nhất" }
-        ),
-    };
+    let share = share_in_words(rule.threshold);
     let base = match rule.base {
         Base::AllMembers => "tổng số đại biểu",
         Base::Present => "số đại biểu có mặt",
@@ -65,6 +54,40 @@ pub fn rule_in_words(rule: &MajorityRule) -> String {
         s.push_str(&format!("; cần {q} tổng số đại biểu có mặt"));
     }
     s
+}
+
+/// "quá nửa", "ít nhất hai phần ba", "ít nhất 3/5".
+fn share_in_words(t: Threshold) -> String {
+    match t {
+        Threshold::MoreThanHalf => "quá nửa".to_string(),
+        Threshold::AtLeastTwoThirds => "ít nhất hai phần ba".to_string(),
+        Threshold::Fraction {
+            numerator,
+            denominator,
+            strict,
+        } => format!(
+            "{} {numerator}/{denominator}",
+            if strict { "trên" } else { "ít nhất" }
+        ),
+    }
+}
+
+/// One quorum override, as the minutes record it.
+fn override_in_words(dir: &Directory, o: &QuorumOverride) -> String {
+    let what = match &o.action {
+        QuorumAction::StartSession => "khai mạc kỳ họp",
+        QuorumAction::OpenPoll { .. } => "mở biểu quyết",
+        QuorumAction::ClosePoll { .. } => "kết thúc biểu quyết",
+    };
+    format!(
+        "Lúc {}, chủ tọa {} quyết định {what} khi chưa đủ số đại biểu có mặt theo quy định \
+         (có mặt {}/{}; cần {}).",
+        vn_time(o.at),
+        name(dir, &o.by),
+        o.count.present,
+        o.count.voting,
+        o.count.required
+    )
 }
 
 /// "THÔNG QUA", "KHÔNG THÔNG QUA" (with the reason when it is the
@@ -226,6 +249,20 @@ pub fn minutes_text(m: &MeetingState, dir: &Directory, order: &[PollId]) -> (Str
     if !absent.is_empty() {
         p.push(format!("Đại biểu vắng mặt: {}.", absent.join(", ")));
     }
+    let q = share_in_words(m.rules.quorum);
+    p.push(format!(
+        "Điều kiện tiến hành: có {q} tổng số đại biểu có mặt ({} đại biểu).",
+        m.rules
+            .quorum
+            .required(u32::try_from(voters.len()).unwrap_or(u32::MAX))
+    ));
+    for o in m
+        .quorum_overrides
+        .iter()
+        .filter(|o| o.action == QuorumAction::StartSession)
+    {
+        p.push(override_in_words(dir, o));
+    }
 
     p.push("III. KẾT QUẢ BIỂU QUYẾT".into());
     let polls = polls_in_order(m, order);
@@ -264,6 +301,12 @@ pub fn minutes_text(m: &MeetingState, dir: &Directory, order: &[PollId]) -> (Str
             poll.present_at_open,
             counts.join("; ")
         ));
+        for o in m.quorum_overrides.iter().filter(|o| {
+            matches!(&o.action, QuorumAction::OpenPoll { poll: x } | QuorumAction::ClosePoll { poll: x }
+                if x == &poll.id)
+        }) {
+            p.push(override_in_words(dir, o));
+        }
         match poll.outcome {
             Some(o) => p.push(format!(
                 "Cần {} phiếu tán thành; đạt {}. Kết quả: {}.",
@@ -313,6 +356,22 @@ pub fn minutes_text(m: &MeetingState, dir: &Directory, order: &[PollId]) -> (Str
     (title, p)
 }
 
+/// The meeting's polls in the order they were created, from its log (the
+/// hub's, or a device's copy).
+pub fn poll_order(
+    store: &phonghop_store::Store,
+    meeting: &str,
+) -> Result<Vec<PollId>, phonghop_store::StoreError> {
+    Ok(store
+        .entries(&LogId::Meeting(MeetingId::new(meeting)), 0)?
+        .into_iter()
+        .filter_map(|e| match e.event() {
+            Ok(Some(Event::PollCreated { poll, .. })) => Some(poll),
+            _ => None,
+        })
+        .collect())
+}
+
 /// Writes [`RESULTS_CSV`] and [`MINUTES_PDF`] for `meeting` into `out_dir`
 /// (created if needed), typeset with `font` (a TrueType font with
 /// Vietnamese, e.g. DejaVu Sans from [`phonghop_pdf::find_font`]).
@@ -323,15 +382,7 @@ pub fn write_minutes(
     font: &Path,
 ) -> Result<MinutesFiles, HubError> {
     let m = hub.meeting(meeting)?;
-    let mut order = Vec::new();
-    for e in hub
-        .store()
-        .entries(&LogId::Meeting(MeetingId::new(meeting)), 0)?
-    {
-        if let Ok(Some(Event::PollCreated { poll, .. })) = e.event() {
-            order.push(poll);
-        }
-    }
+    let order = poll_order(hub.store(), meeting)?;
     std::fs::create_dir_all(out_dir).map_err(|source| HubError::Io {
         path: out_dir.to_path_buf(),
         source,

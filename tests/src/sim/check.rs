@@ -208,6 +208,17 @@ fn is_about(cmd: &Command, ev: &Event) -> bool {
         ) => poll == p,
         (Command::StartSession { .. }, Event::SessionStarted { .. })
         | (Command::CloseSession { .. }, Event::SessionClosed { .. }) => true,
+        // A ballot from a member not checked in checks them in first.
+        (Command::CastBallot { .. }, Event::AttendanceRecorded { present, .. }) => *present,
+        (Command::StartSession { .. }, Event::QuorumOverridden { action, .. }) => {
+            *action == QuorumAction::StartSession
+        }
+        (Command::OpenPoll { poll, .. }, Event::QuorumOverridden { action, .. }) => {
+            *action == QuorumAction::OpenPoll { poll: poll.clone() }
+        }
+        (Command::ClosePoll { poll, .. }, Event::QuorumOverridden { action, .. }) => {
+            *action == QuorumAction::ClosePoll { poll: poll.clone() }
+        }
         (Command::SetCurrentItem { item, .. }, Event::CurrentItemSet { item: i }) => item == i,
         (
             Command::SetChairFocus { document, page, .. },
@@ -421,6 +432,7 @@ impl Sim<'_> {
             }
         }
         self.check_exactly_once(&hub)?;
+        self.check_safeguards(&hub)?;
         self.check_ballots(&hub);
         self.check_devices(&hub).await?;
         Ok(())
@@ -539,6 +551,122 @@ impl Sim<'_> {
         }
         for (subject, p) in problems {
             self.violate("exactly_once", &subject, p);
+        }
+        Ok(())
+    }
+
+    /// The chair's safeguards, replayed from the hub's meeting log: the
+    /// session opened and every poll opened and closed at quorum, or right
+    /// after a recorded override that the chair's command asked for; a
+    /// poll closed while members had not voted only by a command that
+    /// confirmed it; every ballot's voter checked in when it counted.
+    fn check_safeguards(&mut self, hub: &HubDir) -> Result<()> {
+        let log = LogId::Meeting(MeetingId::new(world::MEETING));
+        let mut state = State::default();
+        let mut problems: Vec<(String, String)> = Vec::new();
+        // (seq of the PollClosed) → members who had not voted then.
+        let mut missing_at_close: BTreeMap<u64, usize> = BTreeMap::new();
+        for e in hub.store().entries(&log, 0)? {
+            let Some(ev) = e.event().ok().flatten() else {
+                continue;
+            };
+            if let Some(m) = state.meetings.get(&MeetingId::new(world::MEETING)) {
+                let guarded = match &ev {
+                    Event::SessionStarted { .. } => Some(QuorumAction::StartSession),
+                    Event::PollOpened { poll, .. } => {
+                        Some(QuorumAction::OpenPoll { poll: poll.clone() })
+                    }
+                    Event::PollClosed { poll, .. } => {
+                        if let Some(p) = m.polls.get(poll) {
+                            let voted = if p.secret {
+                                p.turnout.len()
+                            } else {
+                                p.named.len()
+                            };
+                            missing_at_close.insert(e.seq, p.eligible.len() - voted);
+                        }
+                        Some(QuorumAction::ClosePoll { poll: poll.clone() })
+                    }
+                    _ => None,
+                };
+                if let Some(action) = guarded {
+                    // Each of these happens once: its override, if any,
+                    // is the one recorded for it (a closing poll's
+                    // unsealed ballots come between the two).
+                    let overridden = m.quorum_overrides.iter().any(|o| o.action == action);
+                    if !m.quorum().met() && !overridden {
+                        problems.push((
+                            format!("{}#{}", log.key(), e.seq),
+                            format!(
+                                "{} below quorum ({:?}) with no override recorded",
+                                ev.kind(),
+                                m.quorum()
+                            ),
+                        ));
+                    }
+                }
+                let voter = match &ev {
+                    Event::TurnoutRecorded { person, .. } => Some(person),
+                    Event::BallotCast { voter, .. } => voter.as_ref(),
+                    _ => None,
+                };
+                if let Some(v) = voter.filter(|v| !m.is_present(v)) {
+                    problems.push((
+                        format!("{}#{}", log.key(), e.seq),
+                        format!("the ballot of {v}, who had not checked in, counted"),
+                    ));
+                }
+            }
+            state
+                .apply(&log, &ev)
+                .map_err(|err| anyhow::anyhow!("{} #{}: {err}", log.key(), e.seq))?;
+        }
+        let entries = hub.store().entries(&log, 0)?;
+        let event_at = |seq: u64| {
+            entries
+                .iter()
+                .find(|e| e.seq == seq)
+                .and_then(|e| e.event().ok().flatten())
+        };
+        for a in self.applied.values() {
+            let (override_quorum, confirm_missing) = match &a.cmd {
+                Command::StartSession {
+                    override_quorum, ..
+                }
+                | Command::OpenPoll {
+                    override_quorum, ..
+                } => (*override_quorum, true),
+                Command::ClosePoll {
+                    override_quorum,
+                    confirm_missing,
+                    ..
+                } => (*override_quorum, *confirm_missing),
+                _ => continue,
+            };
+            for s in &a.seqs {
+                let ev = event_at(*s);
+                if !override_quorum && matches!(ev, Some(Event::QuorumOverridden { .. })) {
+                    problems.push((
+                        format!("{}#{s}", a.log),
+                        format!(
+                            "{}: an override recorded that the chair did not confirm",
+                            a.what
+                        ),
+                    ));
+                }
+                if !confirm_missing && missing_at_close.get(s).is_some_and(|n| *n > 0) {
+                    problems.push((
+                        format!("{}#{s}", a.log),
+                        format!(
+                            "{}: closed while {} member(s) had not voted, unconfirmed",
+                            a.what, missing_at_close[s]
+                        ),
+                    ));
+                }
+            }
+        }
+        for (subject, p) in problems {
+            self.violate("safeguards", &subject, p);
         }
         Ok(())
     }

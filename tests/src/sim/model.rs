@@ -319,11 +319,19 @@ impl Model {
                 }
                 Apply
             }
-            Command::StartSession { .. } => {
-                if self.status == MeetingStatus::Published {
+            // Below quorum the hub refuses unless the chair overrides; who
+            // is checked in at the hub depends on check-ins the model may
+            // not have settled yet: "either", and `check_safeguards`
+            // replays the hub's log to judge each decision exactly.
+            Command::StartSession {
+                override_quorum, ..
+            } => {
+                if self.status != MeetingStatus::Published {
+                    Refuse("meeting_status")
+                } else if *override_quorum {
                     Apply
                 } else {
-                    Refuse("meeting_status")
+                    Either
                 }
             }
             Command::CloseSession { .. } => {
@@ -395,26 +403,43 @@ impl Model {
                     Refuse("invalid")
                 }
             }
-            Command::OpenPoll { poll, .. } => {
+            Command::OpenPoll {
+                poll,
+                override_quorum,
+                ..
+            } => {
                 let draft = self
                     .polls
                     .get(poll)
                     .is_some_and(|p| p.status == PollStatus::Draft);
-                if in_session && draft {
+                if !(in_session && draft) {
+                    Refuse("poll_status")
+                } else if *override_quorum {
                     Apply
                 } else {
-                    Refuse("poll_status")
+                    Either
                 }
             }
-            Command::ClosePoll { poll, .. } => {
-                if self
+            Command::ClosePoll {
+                poll,
+                override_quorum,
+                confirm_missing,
+                ..
+            } => {
+                let Some(p) = self
                     .polls
                     .get(poll)
-                    .is_some_and(|p| p.status == PollStatus::Open)
-                {
+                    .filter(|p| p.status == PollStatus::Open)
+                else {
+                    return Refuse("poll_status");
+                };
+                // Ballots the model has not settled may have reached the
+                // hub: a missing voter in the model is "either".
+                let all_voted = p.eligible.iter().all(|v| p.votes.contains_key(v));
+                if *override_quorum && (*confirm_missing || all_voted) {
                     Apply
                 } else {
-                    Refuse("poll_status")
+                    Either
                 }
             }
         }

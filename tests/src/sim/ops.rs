@@ -734,7 +734,10 @@ impl Sim<'_> {
         };
         let (cmd, label, what) = match choice {
             C::Start => (
-                Command::StartSession { meeting },
+                Command::StartSession {
+                    meeting,
+                    override_quorum: self.rng.chance(50),
+                },
                 "start_session",
                 "start the session".to_string(),
             ),
@@ -842,8 +845,24 @@ impl Sim<'_> {
                     .pick(&drafts)
                     .cloned()
                     .unwrap_or_else(|| PollId::new("p0"));
-                let what = format!("open {poll}");
-                (Command::OpenPoll { meeting, poll }, "open_poll", what)
+                let override_quorum = self.rng.chance(50);
+                let what = format!(
+                    "open {poll}{}",
+                    if override_quorum {
+                        " (quorum override)"
+                    } else {
+                        ""
+                    }
+                );
+                (
+                    Command::OpenPoll {
+                        meeting,
+                        poll,
+                        override_quorum,
+                    },
+                    "open_poll",
+                    what,
+                )
             }
             C::Close => {
                 let poll = self
@@ -851,8 +870,31 @@ impl Sim<'_> {
                     .pick(&open)
                     .cloned()
                     .unwrap_or_else(|| PollId::new("p0"));
-                let what = format!("close {poll}");
-                (Command::ClosePoll { meeting, poll }, "close_poll", what)
+                let override_quorum = self.rng.chance(50);
+                let confirm_missing = self.rng.chance(60);
+                let what = format!(
+                    "close {poll}{}{}",
+                    if override_quorum {
+                        " (quorum override)"
+                    } else {
+                        ""
+                    },
+                    if confirm_missing {
+                        " (missing voters confirmed)"
+                    } else {
+                        ""
+                    }
+                );
+                (
+                    Command::ClosePoll {
+                        meeting,
+                        poll,
+                        override_quorum,
+                        confirm_missing,
+                    },
+                    "close_poll",
+                    what,
+                )
             }
         };
         self.submit(i, cmd, label, what).await?;
@@ -1014,8 +1056,9 @@ impl Sim<'_> {
                         Command::OpenPoll {
                             meeting,
                             poll: poll.clone(),
+                            override_quorum: true,
                         },
-                        format!("open {poll} (not the chair)"),
+                        format!("open {poll} with a quorum override (not the chair)"),
                     ),
                     _ => (
                         Command::SetChairFocus {

@@ -235,6 +235,23 @@ export interface Attendee {
   present: boolean;
 }
 
+export interface QuorumOverrideView {
+  action: "start_session" | "open_poll" | "close_poll";
+  poll: string | null;
+  present: number;
+  total: number;
+  required: number;
+  /** Who confirmed it. */
+  by: string;
+  at: number;
+}
+
+/** Draft minutes: a title and paragraphs, in the council's Vietnamese. */
+export interface Minutes {
+  title: string;
+  paragraphs: string[];
+}
+
 export interface SessionView {
   myId: string;
   /** null when I am not a member of the meeting. */
@@ -249,8 +266,14 @@ export interface SessionView {
     present: number;
     /** Voting members. */
     total: number;
-    /** At least two thirds of the voting members present. */
+    /** Checked-in voting members the meeting's quorum needs (by law two thirds). */
+    required: number;
+    /** The quorum holds; below it the hub refuses to open the session or a poll, or to close one, unless the chair overrides. */
     quorumMet: boolean;
+    /** A ballot from a member not checked in: checks them in, or is refused. */
+    uncheckedBallot: "check_in" | "refuse";
+    /** Where the chair went on below quorum (recorded in the minutes). */
+    overrides: QuorumOverrideView[];
     people: Attendee[];
   };
   /** Oldest request first. */
@@ -265,7 +288,7 @@ export type SessionAction =
   | { type: "request_to_speak"; request: string; item: string | null }
   | { type: "withdraw_request"; request: string }
   | { type: "cast_ballot"; poll: string; choice: number }
-  | { type: "start_session" }
+  | { type: "start_session"; overrideQuorum?: boolean }
   | { type: "close_session" }
   | { type: "set_current_item"; item: string | null }
   | { type: "set_chair_focus"; document: string | null; page: number }
@@ -281,8 +304,8 @@ export type SessionAction =
       rule: MajorityRule;
       closesAt: number | null;
     }
-  | { type: "open_poll"; poll: string }
-  | { type: "close_poll"; poll: string };
+  | { type: "open_poll"; poll: string; overrideQuorum?: boolean }
+  | { type: "close_poll"; poll: string; overrideQuorum?: boolean; confirmMissing?: boolean };
 
 /** A refused outbox command: the hub's code and reason, and the command to dismiss. */
 export interface OutboxRefusal extends Refusal {
@@ -386,6 +409,8 @@ export interface Backend {
   exportAnnotated(meetingId: string, documentId: string, version: number): Promise<string>;
   /** The session as I see it (refreshed on `meeting-changed`). */
   getSession(meetingId: string): Promise<SessionView>;
+  /** The draft minutes as this device's copy of the log has them (read-only). */
+  getMinutes(meetingId: string): Promise<Minutes>;
   /** Queues a session action in the outbox (durable before it returns); the hub decides. */
   sessionCommand(meetingId: string, action: SessionAction): Promise<CommandState>;
   commandState(commandId: string): Promise<CommandState>;
@@ -473,6 +498,10 @@ export class TauriBackend implements Backend {
   exportAnnotated(meetingId: string, documentId: string, version: number): Promise<string> {
     return this.#call("export_annotated", { meetingId, documentId, version });
   }
+  getMinutes(meetingId: string): Promise<Minutes> {
+    return this.#call("get_minutes", { meetingId });
+  }
+
   getSession(meetingId: string): Promise<SessionView> {
     return this.#call("get_session", { meetingId });
   }

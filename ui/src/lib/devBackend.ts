@@ -35,6 +35,7 @@ import {
   type SetAsideEntry,
   type MajorityRule,
   type PollView,
+  type QuorumOverrideView,
   type Role,
   type SessionAction,
   type SessionView,
@@ -42,6 +43,7 @@ import {
   type Threshold,
   type MeetingDetail,
   type MeetingSummary,
+  type Minutes,
   type PaperText,
   type SearchHit,
   type TextPage,
@@ -179,6 +181,12 @@ interface DevSession {
   polls: DevPoll[];
   /** My ballots as this device sent them. */
   mine: Map<string, { choice: number; state: "counted" | "pending" | "refused" }>;
+  overrides: QuorumOverrideView[];
+}
+
+/** The law's quorum: at least two thirds of the voting members. */
+function quorumOf(voters: number): number {
+  return required({ kind: "at_least_two_thirds" }, voters);
 }
 
 function required(th: Threshold, base: number): number {
@@ -407,6 +415,7 @@ export class DevBackend implements Backend {
           : [],
       polls: [],
       mine: new Map(),
+      overrides: [],
     };
     if (m.status === "in_session") {
       const closed: DevPoll = {
@@ -457,6 +466,23 @@ export class DevBackend implements Backend {
     }
   }
 
+  async getMinutes(meetingId: string): Promise<Minutes> {
+    const m = this.#meetings.find((x) => x.id === meetingId);
+    const s = this.#session(meetingId);
+    const voters = s.people.filter((p) => p.role === "chair" || p.role === "delegate");
+    const present = voters.filter((p) => p.present).length;
+    return {
+      title: `BIÊN BẢN ${(m?.title ?? "").toUpperCase()} (DỰ THẢO)`,
+      paragraphs: [
+        m?.body ?? "",
+        "II. THÀNH PHẦN THAM DỰ",
+        `Tổng số đại biểu: ${voters.length}; có mặt (đã điểm danh): ${present}; vắng mặt: ${voters.length - present}.`,
+        "III. KẾT QUẢ BIỂU QUYẾT",
+        ...s.polls.map((p, i) => `${i + 1}. ${p.question}`),
+      ],
+    };
+  }
+
   async getSession(meetingId: string): Promise<SessionView> {
     const s = this.#session(meetingId);
     const myId = this.#status.person?.id ?? "p1";
@@ -500,7 +526,15 @@ export class DevBackend implements Backend {
       currentItem: s.currentItem,
       chairFocus: s.chairFocus,
       chairFocusWithheld: false,
-      attendance: { present, total: voters.length, quorumMet: present * 3 >= voters.length * 2, people: s.people },
+      attendance: {
+        present,
+        total: voters.length,
+        required: quorumOf(voters.length),
+        quorumMet: present >= quorumOf(voters.length),
+        uncheckedBallot: "check_in",
+        overrides: s.overrides,
+        people: s.people,
+      },
       speakers: s.speakers,
       polls,
     });
@@ -515,6 +549,14 @@ export class DevBackend implements Backend {
       const st: CommandState = { commandId, state: "refused", refusal: { code, message } };
       this.#commands.set(commandId, st);
       return { commandId, state: "pending", refusal: null };
+    };
+    const voters = s.people.filter((p) => p.role === "chair" || p.role === "delegate");
+    const presentVoters = () => voters.filter((p) => p.present).length;
+    const belowQuorum = () => presentVoters() < quorumOf(voters.length);
+    const noteOverride = (what: QuorumOverrideView["action"], pollId: string | null) => {
+      if (!belowQuorum()) return;
+      const by = s.people.find((p) => p.id === myId)?.name ?? myId;
+      s.overrides.push({ action: what, poll: pollId, present: presentVoters(), total: voters.length, required: quorumOf(voters.length), by, at: Date.now() });
     };
     const chairOnly = !["check_in", "request_to_speak", "withdraw_request", "cast_ballot"].includes(action.type);
     if (chairOnly && this.#role !== "chair") return refuse("not_chair", "only the chair may do this");
@@ -560,6 +602,8 @@ export class DevBackend implements Backend {
         break;
       }
       case "start_session":
+        if (belowQuorum() && !action.overrideQuorum) return refuse("below_quorum", "below quorum");
+        noteOverride("start_session", null);
         s.status = "in_session";
         if (meetingRow) meetingRow.status = "in_session";
         break;
@@ -592,11 +636,16 @@ export class DevBackend implements Backend {
         break;
       case "open_poll":
         if (!poll || poll.status !== "draft") return refuse("poll_status", "the poll is not a draft");
+        if (belowQuorum() && !action.overrideQuorum) return refuse("below_quorum", "below quorum");
+        noteOverride("open_poll", poll.id);
         poll.status = "open";
         poll.presentAtOpen = s.people.filter((p) => p.present && poll.eligible.includes(p.id)).length;
         break;
       case "close_poll":
         if (!poll || poll.status !== "open") return refuse("poll_status", "the poll is not open");
+        if (poll.ballots.size < poll.eligible.length && !action.confirmMissing) return refuse("voters_missing", "members have not voted");
+        if (belowQuorum() && !action.overrideQuorum) return refuse("below_quorum", "below quorum");
+        noteOverride("close_poll", poll.id);
         poll.status = "closed";
         poll.outcome = decide(poll);
         break;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TauriTransport } from "./backend";
-import { dropPosition, fromLocalInput, nudge, TauriSecretariat, toLocalInput, type SecItem } from "./secretariat";
+import { dropPosition, fromVnFields, nudge, TauriSecretariat, toVnFields, type SecItem } from "./secretariat";
 
 function item(id: string, parent: string | null, position: number, siblings: number): SecItem {
   return { id, number: id, depth: parent ? 1 : 0, parent, position, siblings, title: id, presenter: "", plannedMinutes: null, papers: [] };
@@ -23,15 +23,23 @@ describe("agenda reordering", () => {
 });
 
 describe("meeting time in Vietnam time", () => {
-  it("round-trips a datetime-local value through epoch milliseconds (UTC+7)", () => {
-    const ms = fromLocalInput("2026-12-08T08:00");
-    expect(ms).toBe(Date.UTC(2026, 11, 8, 1, 0));
-    expect(toLocalInput(ms)).toBe("2026-12-08T08:00");
+  it("reads day first and 24-hour, in Vietnam time (UTC+7), and writes the same back", () => {
+    const r = fromVnFields("08/12/2026", "08:00");
+    expect(r).toEqual({ ok: true, ms: Date.UTC(2026, 11, 8, 1, 0) });
+    expect(toVnFields(r.ok ? r.ms : null)).toEqual({ date: "08/12/2026", time: "08:00" });
+    // 22/12, not December the 12th of month 22; afternoon in 24 hours.
+    expect(fromVnFields("22/12/2026", "14:30")).toEqual({ ok: true, ms: Date.UTC(2026, 11, 22, 7, 30) });
+    expect(fromVnFields(" 1/2/2027 ", "7h05")).toEqual({ ok: true, ms: Date.UTC(2027, 1, 1, 0, 5) });
   });
-  it("refuses what is not a full date and time", () => {
-    expect(fromLocalInput("")).toBeNull();
-    expect(fromLocalInput("2026-12-08")).toBeNull();
-    expect(toLocalInput(null)).toBe("");
+  it("leaves an empty start empty, and names the field at fault", () => {
+    expect(fromVnFields("", "")).toEqual({ ok: true, ms: null });
+    expect(toVnFields(null)).toEqual({ date: "", time: "" });
+    expect(fromVnFields("12/22/2026", "08:00")).toEqual({ ok: false, field: "date" });
+    expect(fromVnFields("31/02/2027", "08:00")).toEqual({ ok: false, field: "date" });
+    expect(fromVnFields("", "08:00")).toEqual({ ok: false, field: "date" });
+    expect(fromVnFields("22/12/2026", "")).toEqual({ ok: false, field: "time" });
+    expect(fromVnFields("22/12/2026", "8 PM")).toEqual({ ok: false, field: "time" });
+    expect(fromVnFields("22/12/2026", "24:00")).toEqual({ ok: false, field: "time" });
   });
 });
 

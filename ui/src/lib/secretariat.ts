@@ -62,9 +62,13 @@ export interface SecMeeting {
   agenda: SecItem[];
   loosePapers: SecPaper[];
   members: SecMember[];
+  /** A ballot from a member not checked in: voting checks them in, or it is refused. */
+  uncheckedBallot: UncheckedBallot;
   /** PDFs saved in this folder are attached by the hub (same name: a new version). */
   inbox: string;
 }
+
+export type UncheckedBallot = "check_in" | "refuse";
 
 export interface SecDevice {
   id: string;
@@ -94,6 +98,8 @@ export interface MeetingForm {
   title: string;
   startsAt: number | null;
   place: string;
+  /** Absent: unchanged (a new meeting: "check_in"). Fixed once the session opens. */
+  uncheckedBallot?: UncheckedBallot;
 }
 
 export interface SecInvite {
@@ -248,16 +254,42 @@ export function dropPosition(dragged: SecItem, target: SecItem): number | null {
   return target.position;
 }
 
-/** `datetime-local` value (Vietnam time, UTC+7, no DST) ↔ epoch milliseconds. */
+/**
+ * A meeting's start as the secretariat types it, "22/12/2026" and "08:00"
+ * (day first, 24-hour, Vietnam time: UTC+7, no daylight saving), whatever
+ * the computer's own locale and time zone ↔ epoch milliseconds.
+ */
 const VN_OFFSET_MS = 7 * 3_600_000;
-export function toLocalInput(ms: number | null): string {
-  if (ms === null) return "";
-  return new Date(ms + VN_OFFSET_MS).toISOString().slice(0, 16);
+const pad2 = (n: number) => String(n).padStart(2, "0");
+
+export function toVnFields(ms: number | null): { date: string; time: string } {
+  if (ms === null) return { date: "", time: "" };
+  const d = new Date(ms + VN_OFFSET_MS);
+  return {
+    date: `${pad2(d.getUTCDate())}/${pad2(d.getUTCMonth() + 1)}/${d.getUTCFullYear()}`,
+    time: `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}`,
+  };
 }
-export function fromLocalInput(v: string): number | null {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v)) return null;
-  const ms = Date.parse(`${v}:00Z`);
-  return Number.isNaN(ms) ? null : ms - VN_OFFSET_MS;
+
+/** The field at fault, or the time (null when both fields are empty). */
+export type VnTime = { ok: true; ms: number | null } | { ok: false; field: "date" | "time" };
+
+export function fromVnFields(date: string, time: string): VnTime {
+  const ds = date.trim();
+  const ts = time.trim();
+  if (ds === "" && ts === "") return { ok: true, ms: null };
+  const dm = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(ds);
+  if (!dm) return { ok: false, field: "date" };
+  const [day, month, year] = [Number(dm[1]), Number(dm[2]), Number(dm[3])];
+  const probe = new Date(Date.UTC(year, month - 1, day));
+  if (year < 2000 || probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day) {
+    return { ok: false, field: "date" };
+  }
+  const tm = /^(\d{1,2})[:hH.](\d{2})$/.exec(ts);
+  if (!tm) return { ok: false, field: "time" };
+  const [hour, minute] = [Number(tm[1]), Number(tm[2])];
+  if (hour > 23 || minute > 59) return { ok: false, field: "time" };
+  return { ok: true, ms: Date.UTC(year, month - 1, day, hour, minute) - VN_OFFSET_MS };
 }
 
 export async function createTauriSecretariat(): Promise<SecretariatApi> {

@@ -57,6 +57,7 @@ pub fn document_of<'a>(
         | Event::DeviceRevoked { .. }
         | Event::MeetingCreated { .. }
         | Event::MeetingDetailsChanged { .. }
+        | Event::MeetingRulesSet { .. }
         | Event::MemberAdded { .. }
         | Event::MeetingPublished { .. }
         | Event::SessionStarted { .. }
@@ -66,6 +67,7 @@ pub fn document_of<'a>(
         | Event::AgendaItemMoved { .. }
         | Event::CurrentItemSet { .. }
         | Event::ChairFocusWithheld { .. }
+        | Event::QuorumOverridden { .. }
         | Event::AttendanceRecorded { .. }
         | Event::SpeakerRequested { .. }
         | Event::SpeakerWithdrawn { .. }

@@ -23,6 +23,7 @@ use axum::Json;
 use futures_util::StreamExt;
 use phonghop_core::limits::{self, grouped, TooLarge, LIMITS};
 use phonghop_core::protocol::*;
+use phonghop_core::reducer::MeetingState;
 use phonghop_core::*;
 use phonghop_store::rusqlite::{params, Connection, OptionalExtension};
 use phonghop_store::Group;
@@ -290,17 +291,21 @@ fn handle(
             choice,
         } if ops
             .iter()
-            .all(|(_, e)| matches!(e, Event::TurnoutRecorded { .. })) =>
+            .any(|(_, e)| matches!(e, Event::TurnoutRecorded { .. })) =>
         {
             seal = Some((meeting, poll, *choice));
         }
-        Command::ClosePoll { meeting, poll } => {
+        Command::ClosePoll { meeting, poll, .. } => {
+            // The planned `PollClosed` gives way to the counting events
+            // (the sealed choices, then the close); an override stays first.
             let log = LogId::Meeting(meeting.clone());
-            ops = crate::hubdir::closing_events(g.state(), g.conn(), meeting, poll, now)
-                .map_err(Failure::internal)?
-                .into_iter()
-                .map(|e| (log.clone(), e))
-                .collect();
+            ops.retain(|(_, e)| !matches!(e, Event::PollClosed { .. }));
+            ops.extend(
+                crate::hubdir::closing_events(g.state(), g.conn(), meeting, poll, now)
+                    .map_err(Failure::internal)?
+                    .into_iter()
+                    .map(|e| (log.clone(), e)),
+            );
             unseal = Some((meeting, poll));
         }
         _ => {}
@@ -413,6 +418,92 @@ type Refusal = (String, String);
 
 fn no(code: &str, message: impl Into<String>) -> Refusal {
     (code.into(), message.into())
+}
+
+/// Below the meeting's quorum: refused (`below_quorum`, with the count),
+/// or, confirmed by the chair, the override to record before the action.
+/// (Only while the meeting is where the action can happen: otherwise the
+/// reducer's own refusal — the session is not open, the poll is closed —
+/// is the one to give.)
+fn below_quorum(
+    m: &MeetingState,
+    person: &PersonId,
+    now: Timestamp,
+    action: QuorumAction,
+    confirmed: bool,
+) -> Result<Vec<Event>, Refusal> {
+    let count = m.quorum();
+    let status = match &action {
+        QuorumAction::StartSession => MeetingStatus::Published,
+        QuorumAction::OpenPoll { .. } | QuorumAction::ClosePoll { .. } => MeetingStatus::InSession,
+    };
+    let poll_ok = match &action {
+        QuorumAction::StartSession => true,
+        QuorumAction::OpenPoll { poll } => m
+            .polls
+            .get(poll)
+            .is_some_and(|p| p.status == PollStatus::Draft),
+        QuorumAction::ClosePoll { poll } => m
+            .polls
+            .get(poll)
+            .is_some_and(|p| p.status == PollStatus::Open),
+    };
+    if count.met() || m.status != status || !poll_ok {
+        return Ok(Vec::new());
+    }
+    if !confirmed {
+        return Err(no(
+            "below_quorum",
+            format!(
+                "{} of {} voting members are checked in; the quorum needs {}. \
+                 The chair may go on only by confirming an override, which the minutes record",
+                count.present, count.voting, count.required
+            ),
+        ));
+    }
+    Ok(vec![Event::QuorumOverridden {
+        action,
+        count,
+        by: person.clone(),
+        at: now,
+    }])
+}
+
+/// Refuses (`voters_missing`) while eligible members of an open poll have
+/// not voted, naming how many and who.
+fn missing_voters(m: &MeetingState, p: &Poll) -> Result<(), Refusal> {
+    if p.status != PollStatus::Open {
+        return Ok(());
+    }
+    let voted = |who: &PersonId| {
+        if p.secret {
+            p.turnout.contains(who)
+        } else {
+            p.named.contains_key(who)
+        }
+    };
+    let names: Vec<&str> = p
+        .eligible
+        .iter()
+        .filter(|who| !voted(who))
+        .map(|who| {
+            m.members
+                .get(who)
+                .map_or(who.as_str(), |mem| mem.name.as_str())
+        })
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    Err(no(
+        "voters_missing",
+        format!(
+            "{} of {} eligible members have not voted: {}. Confirm to close the poll without them",
+            names.len(),
+            p.eligible.len(),
+            names.join(", ")
+        ),
+    ))
 }
 
 /// Decides the log and events for a command from `person`.
@@ -556,7 +647,24 @@ fn plan(
                 .polls
                 .get(poll)
                 .ok_or_else(|| no("missing", format!("no poll '{poll}'")))?;
-            let events = if p.secret {
+            // A member who has not checked in: the meeting's rule decides.
+            let mut events = Vec::new();
+            if p.eligible.contains(person) && !m.is_present(person) {
+                match m.rules.unchecked_ballot {
+                    UncheckedBallot::CheckIn => events.push(Event::AttendanceRecorded {
+                        person: person.clone(),
+                        present: true,
+                        at: now,
+                    }),
+                    UncheckedBallot::Refuse => {
+                        return Err(no(
+                            "not_checked_in",
+                            "you have not checked in: check in (điểm danh) first, then vote",
+                        ))
+                    }
+                }
+            }
+            events.extend(if p.secret {
                 // Only the turnout (who) is published now; the choice (what)
                 // is sealed by `handle` and published, with no voter, among
                 // all of the poll's choices when it closes
@@ -579,10 +687,18 @@ fn plan(
                     at: now,
                     proof: Some(Box::new(signed.clone())),
                 }]
-            };
+            });
             (meeting_log, events)
         }
-        Command::StartSession { .. } => (meeting_log, vec![Event::SessionStarted { at: now }]),
+        Command::StartSession {
+            override_quorum, ..
+        } => (
+            meeting_log,
+            below_quorum(m, person, now, QuorumAction::StartSession, *override_quorum)?
+                .into_iter()
+                .chain([Event::SessionStarted { at: now }])
+                .collect(),
+        ),
         Command::CloseSession { .. } => (meeting_log, vec![Event::SessionClosed { at: now }]),
         Command::SetCurrentItem { item, .. } => (
             meeting_log,
@@ -643,20 +759,39 @@ fn plan(
                 closes_at: *closes_at,
             }],
         ),
-        Command::OpenPoll { poll, .. } => (
-            meeting_log,
-            vec![Event::PollOpened {
+        Command::OpenPoll {
+            poll,
+            override_quorum,
+            ..
+        } => {
+            let action = QuorumAction::OpenPoll { poll: poll.clone() };
+            let mut events = below_quorum(m, person, now, action, *override_quorum)?;
+            events.push(Event::PollOpened {
                 poll: poll.clone(),
                 at: now,
-            }],
-        ),
-        Command::ClosePoll { poll, .. } => (
-            meeting_log,
-            vec![Event::PollClosed {
+            });
+            (meeting_log, events)
+        }
+        Command::ClosePoll {
+            poll,
+            override_quorum,
+            confirm_missing,
+            ..
+        } => {
+            if !confirm_missing {
+                if let Some(p) = m.polls.get(poll) {
+                    missing_voters(m, p)?;
+                }
+            }
+            let action = QuorumAction::ClosePoll { poll: poll.clone() };
+            let mut events = below_quorum(m, person, now, action, *override_quorum)?;
+            // `handle` puts the counting events (`closing_events`) here.
+            events.push(Event::PollClosed {
                 poll: poll.clone(),
                 at: now,
-            }],
-        ),
+            });
+            (meeting_log, events)
+        }
     };
     Ok(events.into_iter().map(|e| (log.clone(), e)).collect())
 }

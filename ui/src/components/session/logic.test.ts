@@ -15,7 +15,9 @@ import {
   parseOptions,
   percent,
   pollForMe,
-  quorumNeeded,
+  chairGuard,
+  guardLines,
+  needsConfirmation,
   resultText,
   ruleText,
   template,
@@ -60,7 +62,7 @@ const session = (over: Partial<SessionView> = {}): SessionView => ({
   currentItem: null,
   chairFocus: null,
   chairFocusWithheld: false,
-  attendance: { present: 0, total: 0, quorumMet: false, people: [] },
+  attendance: { present: 0, total: 0, required: 0, quorumMet: false, uncheckedBallot: "check_in", overrides: [], people: [] },
   speakers: [],
   polls: [],
   ...over,
@@ -159,9 +161,21 @@ describe("speakers and attendance", () => {
     expect(mmss(-5)).toBe("00:00");
     expect(mmss(3_725_000)).toBe("62:05");
   });
-  it("needs two thirds of the voting members for quorum", () => {
-    expect(quorumNeeded(50)).toBe(34);
-    expect(quorumNeeded(45)).toBe(30);
+  it("asks the chair to confirm closing with missing voters and going on below quorum", () => {
+    const view = session();
+    view.attendance = { ...view.attendance, present: 2, total: 5, required: 4, quorumMet: false };
+    const open = poll({ status: "open", secret: false, eligible: 5, notVoted: ["Bà B", "Ông C", "Ông D"], notVotedCount: 3 });
+    const g = chairGuard(view, open);
+    expect(needsConfirmation(g)).toBe(true);
+    expect(guardLines("vi", g)).toEqual([
+      "Còn 3/5 đại biểu chưa biểu quyết: Bà B, Ông C, Ông D.",
+      "Chưa đủ số đại biểu dự họp: có mặt 2/5, cần 4.",
+    ]);
+    const secret = chairGuard(view, { ...open, secret: true, notVoted: [] });
+    expect(guardLines("en", secret)[0]).toBe("3 of 5 members have not voted.");
+    view.attendance = { ...view.attendance, present: 4, quorumMet: true };
+    expect(needsConfirmation(chairGuard(view, null))).toBe(false);
+    expect(needsConfirmation(chairGuard(view, { ...open, notVotedCount: 0, notVoted: [] }))).toBe(false);
   });
 });
 

@@ -76,11 +76,6 @@ export function mustChoose(poll: PollView): boolean {
   return poll.status === "open" && poll.myBallot === null;
 }
 
-/** Present voters needed for quorum: two thirds of the voting members, rounded up. */
-export function quorumNeeded(total: number): number {
-  return Math.ceil((total * 2) / 3);
-}
-
 export function currentSpeaker(session: SessionView | null): SpeakerView | null {
   return session?.speakers.find((s) => s.status === "speaking") ?? null;
 }
@@ -172,4 +167,54 @@ export function newId(prefix: string): string {
 /** Key of a chair focus, to notice when it changes. */
 export function focusKey(f: SessionView["chairFocus"]): string {
   return f ? `${f.documentId}#${f.page}` : "";
+}
+
+/** What the chair must confirm before an action the hub guards: the quorum, and members who have not voted. */
+export interface ChairGuard {
+  /** Fewer voting members checked in than the quorum needs. */
+  belowQuorum: boolean;
+  present: number;
+  total: number;
+  required: number;
+  /** Closing a poll: eligible members who have not voted. */
+  missing: number;
+  eligible: number;
+  /** Their names (named polls only; a secret poll shows the count). */
+  missingNames: string[];
+}
+
+/** The guard on starting the session or opening a poll (`poll` null), or on closing `poll`. */
+export function chairGuard(view: SessionView, poll: PollView | null): ChairGuard {
+  const a = view.attendance;
+  const closing = poll !== null && poll.status === "open";
+  return {
+    belowQuorum: !a.quorumMet,
+    present: a.present,
+    total: a.total,
+    required: a.required,
+    missing: closing ? poll.notVotedCount : 0,
+    eligible: poll?.eligible ?? 0,
+    missingNames: closing && !poll.secret ? poll.notVoted : [],
+  };
+}
+
+/** Whether the action needs the chair's confirmation. */
+export function needsConfirmation(g: ChairGuard): boolean {
+  return g.belowQuorum || g.missing > 0;
+}
+
+/** The confirmation's lines, most important first. */
+export function guardLines(locale: Locale, g: ChairGuard): string[] {
+  const lines: string[] = [];
+  if (g.missing > 0) {
+    lines.push(
+      g.missingNames.length > 0
+        ? translate(locale, "chair.guard.missingNamed", { count: g.missing, eligible: g.eligible, names: g.missingNames.join(", ") })
+        : translate(locale, "chair.guard.missing", { count: g.missing, eligible: g.eligible }),
+    );
+  }
+  if (g.belowQuorum) {
+    lines.push(translate(locale, "chair.guard.belowQuorum", { present: g.present, total: g.total, required: g.required }));
+  }
+  return lines;
 }
