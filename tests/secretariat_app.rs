@@ -96,15 +96,20 @@ async fn flow(
     // --- this app becomes the hub
     click(s, &tid("open-secretariat")).await?;
     set_value(s, &tid("hub-port"), &port.to_string()).await?;
-    click(s, &tid("hub-lan")).await?; // this computer only: plain HTTP on loopback
+    // On the room's network: TLS with the hub's own certificate.
     click(s, &tid("hub-create")).await?;
-    wait_attr(
+    let lan = wait_js(
         s,
-        &tid("hub-serving"),
-        "data-address",
-        &format!("127.0.0.1:{port}"),
+        "the hub serves over TLS on the network",
+        "const e = document.querySelector('[data-testid=hub-serving]'); return e ? e.dataset.address : '';",
     )
     .await?;
+    let lan = lan.as_str().unwrap_or_default().to_string();
+    let (hub_address, fingerprint) = lan.split_once('/').context("address/fingerprint")?;
+    ensure!(
+        hub_address.ends_with(&format!(":{port}")) && fingerprint.len() == 64,
+        "served at {lan}"
+    );
 
     // --- people
     click(s, &tid("tab-people")).await?;
@@ -357,14 +362,23 @@ async fn flow(
     )
     .await?;
     let invite = text_of(s, &tid("invite-text")).await?;
+    let code = text_of(s, &tid("invite-code")).await?;
     ensure!(
-        invite.starts_with("phonghop:") && invite.ends_with(&format!("@127.0.0.1:{port}")),
-        "invite {invite}"
+        invite == format!("phonghop:{code}@{lan}"),
+        "invite {invite}, code {code}, served at {lan}"
     );
+    wait_text(s, &tid("invite-address"), hub_address).await?;
     screenshot(s, shots, "secretariat-people").await?;
+    // The QR code on screen decodes to the full invite.
+    let scanned = qr_text(s, &tid("invite-qr")).await?;
+    ensure!(scanned == invite, "the QR code reads {scanned:?}");
 
+    // The delegate types the short code and the address from the slip:
+    // the device binds the code to the hub's certificate and joins over TLS.
     let input = wait_css(d, &tid("join-input")).await?;
-    input.send_keys(&invite).await?;
+    input.send_keys(&code.to_lowercase()).await?;
+    set_value(d, &tid("join-address"), hub_address).await?;
+    screenshot(d, shots, "join-short-code").await?;
     click(d, &tid("join-button")).await?;
     // The start as typed: day first, 24-hour, Vietnam time.
     wait_js(

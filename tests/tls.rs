@@ -4,6 +4,7 @@
 //! code is spent; plain HTTP is refused on a non-loopback address.
 
 use anyhow::Result;
+use axum::response::IntoResponse;
 use phonghop_client::{Client, ClientError};
 use phonghop_hub::server::{self, tls::HubCert, ServerConfig};
 use phonghop_tests::hub::{delegate, TestHub, MEETING};
@@ -94,5 +95,148 @@ async fn pinned_certificate_is_required_and_enough() -> Result<()> {
         .await
         .expect_err("plain HTTP off loopback is refused");
     assert!(err.to_string().contains("loopback"), "{err}");
+    Ok(())
+}
+
+/// The short code alone (with the hub's address, as printed on the slip):
+/// the device binds it to the hub's certificate, pins it and joins over
+/// TLS. A stand-in on another address with a certificate of its own —
+/// even one holding a valid proof for the real hub's certificate, as a
+/// relay would — is refused before the device sends it anything but the
+/// binding request: no code, no pairing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_code_joins_over_tls_and_a_stand_in_is_refused() -> Result<()> {
+    use phonghop_core::invite::{bind_proof, canonical_code, code_hash, BindRequest, BindResponse};
+    let mut hub = TestHub::with_meeting(1, &[], false)?;
+    let cert = HubCert::load_or_create(&hub.data)?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let mut config = ServerConfig::new(&hub.data);
+    config.tls = true;
+    config.inbox = false;
+    config.pdf_worker = None;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(server::run(listener, config, async move {
+        let _ = stop_rx.await;
+    }));
+    let invite = hub.invite_at(&delegate(1), addr)?;
+    let code = invite.split(['@', ':']).nth(1).unwrap_or("").to_string();
+    let canonical = canonical_code(&code).expect("a hub code is canonical");
+
+    // The stand-in: its own certificate, answering the binding with the
+    // proof the real hub would give (what a relay obtains), and noting
+    // every request it receives.
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let other = tempfile::tempdir()?;
+    let stand_in_cert = HubCert::load_or_create(other.path())?;
+    let real_sha: [u8; 32] = phonghop_core::Hash::of(&cert.cert_der).0;
+    let hash = code_hash(&canonical);
+    let log = seen.clone();
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let log = log.clone();
+        let hash = hash.clone();
+        async move {
+            let path = req.uri().path().to_string();
+            let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+                .await
+                .unwrap_or_default();
+            log.lock()
+                .unwrap()
+                .push(format!("{path} {}", String::from_utf8_lossy(&body)));
+            match serde_json::from_slice::<BindRequest>(&body) {
+                Ok(b) if path == "/v1/pair/bind" => {
+                    let mut nonce = [0u8; 32];
+                    let _ = hex::decode_to_slice(&b.nonce, &mut nonce);
+                    axum::Json(BindResponse {
+                        proof: hex::encode(bind_proof(&hash, &nonce, &real_sha)),
+                    })
+                    .into_response()
+                }
+                _ => axum::http::StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    });
+    let stand_in = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let stand_in_addr = stand_in.local_addr()?;
+    let tls = axum_server::tls_rustls::RustlsConfig::from_config(stand_in_cert.server_config()?);
+    let stand_in_task =
+        tokio::spawn(axum_server::from_tcp_rustls(stand_in, tls).serve(app.into_make_service()));
+
+    let dir = hub.client_dir(&delegate(1));
+    let err = Client::join(&dir, &format!("{code}@{stand_in_addr}"), "máy")
+        .await
+        .expect_err("a stand-in must be refused");
+    assert_eq!(err.code(), "certificate_mismatch", "{err}");
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "only the binding request: {seen:?}");
+        assert!(seen[0].starts_with("/v1/pair/bind "), "{seen:?}");
+        assert!(
+            !seen[0].contains(&canonical) && !seen[0].contains(&code),
+            "the code itself never leaves the device: {seen:?}"
+        );
+    }
+
+    // The code, lower case and without dashes, and the real address.
+    let typed = format!(" {} @ {addr} ", canonical.to_ascii_lowercase());
+    let dir = hub.client_dir(&delegate(1));
+    let client = Client::join(&dir, &typed, "máy thật").await?;
+    assert_eq!(
+        client.pairing().cert_sha256.as_deref(),
+        Some(cert.fingerprint().as_str()),
+        "the hub's own certificate is pinned"
+    );
+    let report = client.sync_once().await?;
+    assert!(report.entries > 0, "the meeting arrives over HTTPS");
+    // Used: binding it again is refused like pairing.
+    let dir = hub.client_dir(&delegate(1));
+    let err = Client::join(&dir, &format!("{code}@{addr}"), "lần hai")
+        .await
+        .err()
+        .map(|e| e.code());
+    assert_eq!(err.as_deref(), Some("invite_unknown"));
+
+    stand_in_task.abort();
+    let _ = stop_tx.send(());
+    server.await??;
+    Ok(())
+}
+
+/// The code alone, on the room's network: the hub (TLS on every address)
+/// advertises itself by DNS-SD and the device finds it, binds the code to
+/// its certificate and joins. (Needs multicast on the machine's network,
+/// as a council's LAN has.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_code_alone_finds_the_hub_on_the_network() -> Result<()> {
+    let mut hub = TestHub::with_meeting(1, &[], false)?;
+    let cert = HubCert::load_or_create(&hub.data)?;
+    let listener = std::net::TcpListener::bind("0.0.0.0:0")?;
+    let addr = listener.local_addr()?;
+    let mut config = ServerConfig::new(&hub.data);
+    config.tls = true;
+    config.inbox = false;
+    config.pdf_worker = None;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(server::run(listener, config, async move {
+        let _ = stop_rx.await;
+    }));
+    let invite = hub.invite_at(&delegate(1), addr)?;
+    let code = invite.split(['@', ':']).nth(1).unwrap_or("").to_string();
+    let found = phonghop_client::discover::hubs(Duration::from_secs(5)).await;
+    assert!(
+        found
+            .iter()
+            .any(|a| a.ends_with(&format!(":{}", addr.port()))),
+        "the hub on port {} is found: {found:?}",
+        addr.port()
+    );
+    let dir = hub.client_dir(&delegate(1));
+    let client = Client::join(&dir, &code, "máy tính bảng").await?;
+    assert_eq!(
+        client.pairing().cert_sha256.as_deref(),
+        Some(cert.fingerprint().as_str())
+    );
+    let _ = stop_tx.send(());
+    server.await??;
     Ok(())
 }

@@ -481,8 +481,12 @@ pub struct SecDevice {
 pub struct SecInvite {
     /// The one-time code, e.g. `ABCD-EFGH-JKLM`.
     pub code: String,
-    /// What the delegate types or scans: `phonghop:CODE@host:port[/fp]`.
+    /// What the delegate pastes or scans: `phonghop:CODE@host:port[/fp]`.
     pub invite: String,
+    /// `host:port`: typed with the code when the hub is not found by itself.
+    pub hub_address: String,
+    /// [`SecInvite::invite`] as a QR code, SVG.
+    pub qr_svg: String,
     pub expires_at: i64,
 }
 
@@ -963,13 +967,33 @@ pub async fn sec_invite(sec: State<'_, Secretariat>, person: String) -> Res<SecI
         ttl_ms: INVITE_TTL_MS,
     };
     match sec.write(op).await? {
-        Done::InviteCreated { code, expires_at } => Ok(SecInvite {
-            invite: format!("phonghop:{code}@{address}"),
-            code,
-            expires_at: expires_at.0,
-        }),
+        Done::InviteCreated { code, expires_at } => {
+            let invite = format!("phonghop:{code}@{address}");
+            Ok(SecInvite {
+                qr_svg: qr_svg(&invite)?,
+                hub_address: address
+                    .split_once('/')
+                    .map_or(address.as_str(), |(a, _)| a)
+                    .to_string(),
+                invite,
+                code,
+                expires_at: expires_at.0,
+            })
+        }
         other => Err(unexpected(other)),
     }
+}
+
+/// The invite as a QR code, SVG (black modules on white, quiet zone
+/// included): what a tablet's camera scans from the screen or the slip.
+fn qr_svg(invite: &str) -> Res<String> {
+    let code = qrcode::QrCode::with_error_correction_level(invite.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| CmdError::new("internal", format!("cannot make the QR code: {e}")))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build())
 }
 
 /// Cancels a person's unused invites (one shown on screen, or printed and

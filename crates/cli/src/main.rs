@@ -63,9 +63,12 @@ enum Command {
     /// List or revoke paired devices.
     #[command(subcommand)]
     Device(net_cmd::DeviceCmd),
-    /// Join a hub from this computer with an invite string (device side).
+    /// Join a hub from this computer (device side) with an invite string,
+    /// or the short code with the hub's address (`CODE@host:port`), or the
+    /// code alone (the hub is looked for on the local network).
     Join {
-        /// The invite, e.g. phonghop:ABCD-EFGH-JKLM@192.168.1.10:8443/….
+        /// The invite, e.g. phonghop:ABCD-EFGH-JKMN-PQRS@192.168.1.10:8443/…,
+        /// or ABCD-EFGH-JKMN-PQRS@192.168.1.10:8443, or ABCD-EFGH-JKMN-PQRS.
         invite: String,
         /// A name for this device.
         #[arg(long)]

@@ -32,6 +32,10 @@ pub enum ClientError {
         /// Where.
         url: String,
     },
+    /// No hub on the local network proved it knows the short invite code
+    /// (and none was typed).
+    #[error("no meeting-room hub on this network answered for this invite code; type the hub's address printed on the invite")]
+    HubNotFound,
     /// This device was revoked; its cached meetings were wiped.
     #[error("this device was revoked by the secretariat; its copies of the meetings were removed")]
     Revoked,
@@ -65,6 +69,7 @@ impl ClientError {
             ClientError::Hub { code, .. } => code.clone(),
             ClientError::Unreachable { .. } => "hub_unreachable".into(),
             ClientError::CertificateMismatch { .. } => "certificate_mismatch".into(),
+            ClientError::HubNotFound => "hub_not_found".into(),
             ClientError::Revoked => "device_revoked".into(),
             ClientError::NotJoined => "not_joined".into(),
             ClientError::Store(e) => e.code().into(),

@@ -9,6 +9,7 @@
 //!   hub's certificate pinned, the live WebSocket, reconnect with backoff.
 
 mod dir;
+pub mod discover;
 mod error;
 mod net;
 pub mod plan;

@@ -56,6 +56,48 @@ pub(crate) fn http_client(cert_sha256: Option<&str>) -> Result<reqwest::Client, 
     b.build().map_err(|e| ClientError::Protocol(e.to_string()))
 }
 
+/// Binds a short invite code to the hub at `address`: over TLS that
+/// accepts any certificate, asks the hub to prove it knows the code for
+/// the certificate it presented, and returns that certificate's SHA-256
+/// (hex) to pin. The code itself is never sent; a stand-in that cannot
+/// prove it is refused as a certificate mismatch.
+pub(crate) async fn bind_code(code: &str, address: &str) -> Result<String, ClientError> {
+    use phonghop_core::invite::{code_hash, invite_tag, proof_holds, BindRequest, BindResponse};
+    let (tls, seen) = crate::tls::capturing_config().map_err(ClientError::Protocol)?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        // One connection, so the certificate seen is the one that answered.
+        .pool_max_idle_per_host(0)
+        .use_preconfigured_tls(tls)
+        .build()
+        .map_err(|e| ClientError::Protocol(e.to_string()))?;
+    let hash = code_hash(code);
+    let mut nonce = [0u8; 32];
+    getrandom::getrandom(&mut nonce).map_err(|e| ClientError::Protocol(e.to_string()))?;
+    let base = format!("https://{address}");
+    let resp: BindResponse = post(
+        &http,
+        &base,
+        "/v1/pair/bind",
+        None,
+        &BindRequest {
+            tag: invite_tag(&hash),
+            nonce: hex::encode(nonce),
+        },
+    )
+    .await?;
+    let cert = seen
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .ok_or_else(|| ClientError::Protocol("the hub presented no certificate".into()))?;
+    let proof = hex::decode(&resp.proof).unwrap_or_default();
+    if !proof_holds(&hash, &nonce, &cert, &proof) {
+        return Err(ClientError::CertificateMismatch { url: base });
+    }
+    Ok(hex::encode(cert))
+}
+
 /// Maps a transport error, recognising a certificate that is not the pinned one.
 pub(crate) fn transport(url: &str, e: reqwest::Error) -> ClientError {
     let mut chain = String::new();

@@ -16,6 +16,7 @@ use crate::net::{self, Live};
 use crate::plan::{self, Backoff, BlobJob, LiveBatch};
 use crate::ClientError;
 use futures_util::{FutureExt, StreamExt};
+use phonghop_core::invite::{grouped, JoinInput};
 use phonghop_core::protocol::*;
 use phonghop_core::sign::context;
 use phonghop_core::*;
@@ -110,10 +111,39 @@ fn system_now() -> Timestamp {
 }
 
 impl Client {
-    /// Joins a hub with an invite string: makes (or reuses) this folder's
-    /// device key, pairs it, pins the hub's certificate and log key.
+    /// Joins a hub with what the join screen was given (a full invite or
+    /// its link, the short code with the hub's address, or the code alone:
+    /// the hub is then looked for on the local network): makes (or reuses)
+    /// this folder's device key, pairs it, pins the hub's certificate and
+    /// log key. A short code is first bound to the hub's certificate
+    /// (`phonghop_core::invite`): a computer that cannot prove it knows the
+    /// code is never sent the code.
     pub async fn join(root: &Path, invite: &str, label: &str) -> Result<Client, ClientError> {
-        let inv: Invite = invite.parse()?;
+        let inv: Invite = match invite.parse::<JoinInput>()? {
+            JoinInput::Invite(inv) => inv,
+            JoinInput::Code { code, address } => {
+                let candidates = match address {
+                    Some(a) => vec![a],
+                    None => crate::discover::hubs(std::time::Duration::from_secs(3)).await,
+                };
+                let mut last = ClientError::HubNotFound;
+                let mut bound = None;
+                for address in candidates {
+                    match net::bind_code(&code, &address).await {
+                        Ok(fp) => {
+                            bound = Some(Invite {
+                                code: grouped(&code),
+                                address,
+                                cert_sha256: Some(fp),
+                            });
+                            break;
+                        }
+                        Err(e) => last = e,
+                    }
+                }
+                bound.ok_or(last)?
+            }
+        };
         net::plain_only_on_loopback(&inv)?;
         let root2 = root.to_path_buf();
         let dir = tokio::task::spawn_blocking(move || ClientDir::open(&root2))

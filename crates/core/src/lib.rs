@@ -10,6 +10,7 @@ pub mod canonical;
 pub mod event;
 pub mod hash;
 pub mod ids;
+pub mod invite;
 pub mod limits;
 pub mod log;
 pub mod model;

@@ -664,12 +664,11 @@ fn file_stem(name: &str) -> String {
 /// How long an invite stays valid unless the secretariat says otherwise.
 pub const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
 
-/// The symbols of an invite code: Crockford's base32 (no I, L, O or U, so
-/// nothing reads as another symbol).
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+use phonghop_core::invite::{code_hash, CODE_SYMBOLS, CROCKFORD};
 
-/// Symbols in an invite code: 16 × 5 = 80 random bits.
-const CODE_SYMBOLS: usize = 16;
+/// An invite code as typed, reduced to its 16 symbols (see
+/// [`phonghop_core::invite::canonical_code`]).
+pub use phonghop_core::invite::canonical_code as canonical_invite_code;
 
 /// A new invite code: 80 bits from the OS, as four groups of four Crockford
 /// symbols (`7K3M-Q9XA-H2PD-WR5T`). No fallback without OS entropy: a
@@ -692,29 +691,24 @@ fn new_invite_code() -> Result<String, HubError> {
     Ok(code)
 }
 
-/// An invite code as typed, reduced to its 16 symbols: case, dashes and
-/// spaces do not matter, and I/L are read as 1 and O as 0 (Crockford's
-/// rule for what people type). `None` when it cannot be a code — checked
-/// before anything else is looked at.
-pub fn canonical_invite_code(typed: &str) -> Option<String> {
-    let mut out = String::with_capacity(CODE_SYMBOLS);
-    for c in typed.chars() {
-        let c = match c.to_ascii_uppercase() {
-            '-' | ' ' => continue,
-            'I' | 'L' => '1',
-            'O' => '0',
-            c => c,
-        };
-        if !c.is_ascii() || !CROCKFORD.contains(&(c as u8)) || out.len() == CODE_SYMBOLS {
-            return None;
-        }
-        out.push(c);
-    }
-    (out.len() == CODE_SYMBOLS).then_some(out)
-}
-
-fn code_hash(canonical: &str) -> String {
-    Hash::of(canonical.as_bytes()).to_hex()
+/// The stored hash of the live invite (not used, cancelled or expired)
+/// whose [`phonghop_core::invite::invite_tag`] is `tag`, for binding a
+/// short code to this hub's certificate; reads only, like
+/// [`invite_state`].
+pub fn live_invite_by_tag(
+    conn: &phonghop_store::rusqlite::Connection,
+    tag: &str,
+    now: Timestamp,
+) -> phonghop_store::rusqlite::Result<Option<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT code_hash FROM invites WHERE used_at IS NULL AND expires_at > ?1",
+    )?;
+    let hashes = stmt
+        .query_map([now.0], |r| r.get::<_, String>(0))?
+        .collect::<phonghop_store::rusqlite::Result<Vec<_>>>()?;
+    Ok(hashes
+        .into_iter()
+        .find(|h| phonghop_core::invite::invite_tag(h) == tag))
 }
 
 /// Whether `code` can still pair a device, and for whom; reads only. The

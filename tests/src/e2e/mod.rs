@@ -655,6 +655,53 @@ pub async fn wait_text(c: &Client, css: &str, want: &str) -> Result<()> {
         .map(|_| ())
 }
 
+/// The text of the QR code in the first element matching `css`, read from
+/// a screenshot of the window cropped to that element (what a camera
+/// pointed at the screen would see). (WebKitGTK's element screenshots come
+/// back empty, so the window's is cropped here.)
+pub async fn qr_text(c: &Client, css: &str) -> Result<String> {
+    wait_css(c, css).await?;
+    let rect = c
+        .execute(
+            &format!(
+                "const e = document.querySelector({}); e.scrollIntoView({{block: 'center'}}); \
+                 const r = e.getBoundingClientRect(); const d = window.devicePixelRatio || 1; \
+                 return [r.left * d, r.top * d, r.width * d, r.height * d];",
+                serde_json::to_string(css)?
+            ),
+            vec![],
+        )
+        .await?;
+    let r: Vec<f64> = serde_json::from_value(rect)?;
+    let png = c.screenshot().await.context("screenshot")?;
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().context("the screenshot is a PNG")?;
+    let mut buf = vec![0; reader.output_buffer_size().context("PNG size")?];
+    let info = reader
+        .next_frame(&mut buf)
+        .context("decoding the screenshot")?;
+    let channels = info.color_type.samples();
+    let (width, height) = (info.width as usize, info.height as usize);
+    // The element's box, with a margin of white around it, inside the image.
+    let clamp = |v: f64, max: usize| (v.max(0.0) as usize).min(max);
+    let (x0, y0) = (clamp(r[0] - 8.0, width), clamp(r[1] - 8.0, height));
+    let (x1, y1) = (
+        clamp(r[0] + r[2] + 8.0, width),
+        clamp(r[1] + r[3] + 8.0, height),
+    );
+    anyhow::ensure!(x1 > x0 && y1 > y0, "{css} is not on screen: {r:?}");
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(x1 - x0, y1 - y0, |x, y| {
+        let i = ((y0 + y) * width + x0 + x) * channels;
+        let px = &buf[i..i + channels.min(3)];
+        (px.iter().map(|v| u32::from(*v)).sum::<u32>() / px.len() as u32) as u8
+    });
+    let grids = img.detect_grids();
+    let grid = grids.first().context("no QR code in the screenshot")?;
+    let (_, text) = grid.decode().context("the QR code does not decode")?;
+    Ok(text)
+}
+
 /// Saves a WebDriver screenshot as `DIR/NAME.png` and returns its path.
 pub async fn screenshot(c: &Client, dir: &Path, name: &str) -> Result<PathBuf> {
     std::fs::create_dir_all(dir)?;

@@ -104,7 +104,12 @@ export interface MeetingForm {
 
 export interface SecInvite {
   code: string;
+  /** The full invite (`phonghop:CODE@host:port/fingerprint`): pasted, or scanned from the QR code. */
   invite: string;
+  /** `host:port`, typed with the code when the hub is not found on the network by itself. */
+  hubAddress: string;
+  /** The invite as a QR code, SVG. */
+  qrSvg: string;
   expiresAt: number;
 }
 

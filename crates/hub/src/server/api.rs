@@ -80,6 +80,7 @@ pub(crate) fn per_address(
 pub(crate) fn router(shared: Arc<Shared>, per_address: Option<Arc<PerAddress>>) -> Router {
     let mut open = Router::new()
         .route("/v1/pair", post(auth::pair))
+        .route("/v1/pair/bind", post(auth::bind))
         .route("/v1/auth/challenge", post(auth::challenge))
         .route("/v1/auth/session", post(auth::session));
     if let Some(config) = per_address {

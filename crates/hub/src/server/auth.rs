@@ -232,6 +232,49 @@ pub(crate) async fn pair(
     }))
 }
 
+/// A device that has only the short code asks the hub to prove it knows
+/// the code, for the certificate it serves (`phonghop_core::invite`).
+pub(crate) async fn bind(
+    State(s): State<Arc<Shared>>,
+    Json(req): Json<phonghop_core::invite::BindRequest>,
+) -> Result<Json<phonghop_core::invite::BindResponse>, Failure> {
+    let Some(cert) = s.cert_sha256.get().copied() else {
+        return Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "no_tls",
+            "this hub serves plain HTTP to this computer only: use the full invite",
+        ));
+    };
+    let hex_of = |what: &str, v: &str, len: usize| {
+        if v.len() == len && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(())
+        } else {
+            Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("{what} must be {len} hex digits"),
+            ))
+        }
+    };
+    hex_of("tag", &req.tag, 32)?;
+    hex_of("nonce", &req.nonce, 64)?;
+    let mut nonce = [0u8; 32];
+    hex::decode_to_slice(&req.nonce, &mut nonce).map_err(Failure::internal)?;
+    let hash = s
+        .live_invite_by_tag(req.tag.to_ascii_lowercase())
+        .await?
+        .ok_or_else(|| {
+            unauthorized(
+                "invite_unknown",
+                "this invite code is not known to the hub, or was used, cancelled or expired",
+            )
+        })?;
+    let proof = phonghop_core::invite::bind_proof(&hash, &nonce, &cert);
+    Ok(Json(phonghop_core::invite::BindResponse {
+        proof: hex::encode(proof),
+    }))
+}
+
 /// The device's sign-in record, if it is known and not revoked.
 fn device_auth(s: &Shared, device: &DeviceId) -> Result<DeviceAuth, Failure> {
     let d = s

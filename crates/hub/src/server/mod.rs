@@ -157,6 +157,9 @@ pub(crate) struct Session {
 pub(crate) struct Shared {
     pub hub: Mutex<HubDir>,
     pub blobs: BlobStore,
+    /// SHA-256 of the TLS certificate served, once served over TLS: what a
+    /// short code's binding proof names (`/v1/pair/bind`).
+    pub cert_sha256: std::sync::OnceLock<[u8; 32]>,
     pub sessions: Mutex<HashMap<String, Session>>,
     pub challenges: Mutex<auth::Challenges>,
     /// Every device's key and whether it is revoked, kept in step with the
@@ -263,6 +266,27 @@ impl Shared {
         &self,
         code: String,
     ) -> Result<Result<PersonId, crate::PairRefusal>, api::Failure> {
+        self.read_invites(move |conn, now| crate::hubdir::invite_state(conn, &code, now))
+            .await
+    }
+
+    /// The stored hash of the live invite with this tag (binding a short
+    /// code), read like [`Shared::invite_state`].
+    pub async fn live_invite_by_tag(&self, tag: String) -> Result<Option<String>, api::Failure> {
+        self.read_invites(move |conn, now| crate::hubdir::live_invite_by_tag(conn, &tag, now))
+            .await
+    }
+
+    /// Runs `f` on the invites' read connection, off the hub lock.
+    async fn read_invites<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(
+                &phonghop_store::rusqlite::Connection,
+                Timestamp,
+            ) -> phonghop_store::rusqlite::Result<T>
+            + Send
+            + 'static,
+    ) -> Result<T, api::Failure> {
         let now = self.now();
         let path = self.config.data.join("hub.db");
         let mut slot = self.invites.lock().await;
@@ -278,7 +302,7 @@ impl Shared {
                     Err(e) => return (None, Err(e)),
                 },
             };
-            let answer = crate::hubdir::invite_state(&conn, &code, now);
+            let answer = f(&conn, now);
             (Some(conn), answer)
         })
         .await
@@ -451,6 +475,7 @@ impl Hub {
         let shared = Arc::new(Shared {
             hub: Mutex::new(hub),
             blobs,
+            cert_sha256: std::sync::OnceLock::new(),
             sessions: Mutex::new(HashMap::new()),
             challenges: Mutex::new(auth::Challenges::new(
                 limits.challenges_max,
@@ -579,6 +604,9 @@ pub async fn serve(
         true => Some(tls::HubCert::load_or_create(&config.data)?),
         false => None,
     };
+    if let Some(c) = &cert {
+        let _ = shared.cert_sha256.set(Hash::of(&c.cert_der).0);
+    }
     let admin_listener =
         std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).map_err(io)?;
     let admin_addr = admin_listener.local_addr().map_err(io)?;
@@ -610,8 +638,17 @@ pub async fn serve(
     let h2 = handle.clone();
     let admin_handle = axum_server::Handle::new();
     let admin_h2 = admin_handle.clone();
+    // On the room's network (TLS, not loopback), devices given only a short
+    // invite code find the hub by DNS-SD; the code's binding proof, not the
+    // advertisement, tells them it is the right one.
+    let advertised = (config.tls && !addr.ip().is_loopback())
+        .then(|| advertise(addr.port()))
+        .flatten();
     let stopper = tokio::spawn(async move {
         shutdown.await;
+        if let Some(d) = advertised {
+            let _ = d.shutdown();
+        }
         let _ = stop_tx.send(true);
         h2.graceful_shutdown(Some(Duration::from_secs(5)));
         admin_h2.graceful_shutdown(Some(Duration::from_secs(5)));
@@ -711,6 +748,33 @@ async fn forget_limits(
         if let Some(p) = &per_address {
             p.limiter().retain_recent();
             p.limiter().shrink_to_fit();
+        }
+    }
+}
+
+/// Advertises `_phonghop._tcp` on this computer's addresses; `None` (and a
+/// log line) where multicast is not available: devices then type the
+/// address printed on the invite.
+fn advertise(port: u16) -> Option<mdns_sd::ServiceDaemon> {
+    let run = || -> Result<mdns_sd::ServiceDaemon, mdns_sd::Error> {
+        let daemon = mdns_sd::ServiceDaemon::new()?;
+        let info = mdns_sd::ServiceInfo::new(
+            phonghop_core::invite::DNS_SD_SERVICE,
+            &format!("Phonghop {port}"),
+            "phonghop-hub.local.",
+            "",
+            port,
+            None,
+        )?
+        .enable_addr_auto();
+        daemon.register(info)?;
+        Ok(daemon)
+    };
+    match run() {
+        Ok(d) => Some(d),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot advertise the hub on the local network (mDNS)");
+            None
         }
     }
 }
