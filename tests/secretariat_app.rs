@@ -131,6 +131,49 @@ async fn flow(
     );
     let delegate = person_id(s, DELEGATE).await?;
 
+    // --- 60 delegates from a spreadsheet, two rows of it wrong
+    let xlsx = paper
+        .parent()
+        .context("papers folder")?
+        .join("dai-bieu-khoa-xi.xlsx");
+    write_delegates_xlsx(&xlsx, 60, &[(12, "no_name"), (40, "bad_code")])?;
+    let before = count_of(s, "li.person").await?;
+    // The file as the system's picker would hand it over (WebDriver cannot
+    // reach that dialog): the same command the screen calls with it.
+    s.execute(
+        "window.__TAURI_INTERNALS__.invoke('sec_preview_people', { path: arguments[0] });",
+        vec![xlsx.display().to_string().into()],
+    )
+    .await
+    .context("invoke sec_preview_people")?;
+    let preview = tid("people-preview");
+    wait_attr(s, &preview, "data-people", "60").await?;
+    wait_attr(s, &preview, "data-problems", "2").await?;
+    for (line, problem, text) in [
+        (12, "no_name", "Dòng 12: thiếu họ và tên."),
+        (
+            40,
+            "bad_code",
+            "Dòng 40: mã “ma sai!” chỉ được gồm chữ không dấu, chữ số, “-” và “_”.",
+        ),
+    ] {
+        let li = format!("{} li[data-line=\"{line}\"]", tid("people-import-problems"));
+        wait_attr(s, &li, "data-problem", problem).await?;
+        wait_text(s, &li, text).await?;
+    }
+    screenshot(s, shots, "secretariat-import-preview").await?;
+    click(s, &tid("people-import-confirm")).await?;
+    wait_attr(s, &tid("people-imported"), "data-count", "60").await?;
+    wait_js(
+        s,
+        "60 more people on the list",
+        &format!(
+            "return document.querySelectorAll('li.person').length === {};",
+            before + 60
+        ),
+    )
+    .await?;
+
     // --- the meeting
     click(s, &tid("tab-meetings")).await?;
     click(s, &tid("meeting-new")).await?;
@@ -532,4 +575,58 @@ fn secretariat_works_on_a_running_headless_hub() -> Result<()> {
     drop(xvfb);
     drop(hub);
     result
+}
+
+/// An XLSX list of `n` good delegates (rows 2…), with a bad row written at
+/// each given line: `no_name` (a row without a name) or `bad_code` (a code
+/// with a space and "!").
+fn write_delegates_xlsx(path: &Path, n: usize, bad: &[(u32, &str)]) -> Result<()> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (col, h) in ["STT", "Họ và tên", "Chức vụ", "Đơn vị bầu cử", "Mã"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, col as u16, *h)?;
+    }
+    let mut row = 1u32;
+    let mut good = 0;
+    while good < n || bad.iter().any(|(l, _)| *l > row) {
+        let line = row + 1;
+        if let Some((_, kind)) = bad.iter().find(|(l, _)| *l == line) {
+            ws.write_number(row, 0, f64::from(row))?;
+            match *kind {
+                "no_name" => {
+                    ws.write_string(row, 2, "Đại biểu HĐND tỉnh")?;
+                }
+                _ => {
+                    ws.write_string(row, 1, "Vũ Thị Lỗi")?;
+                    ws.write_string(row, 4, "ma sai!")?;
+                }
+            }
+        } else if good < n {
+            good += 1;
+            ws.write_number(row, 0, f64::from(row))?;
+            ws.write_string(row, 1, format!("Đại biểu Nhập Số {good}"))?;
+            ws.write_string(row, 2, "Đại biểu HĐND tỉnh")?;
+            ws.write_string(row, 3, format!("Đơn vị bầu cử số {}", good % 12 + 1))?;
+        }
+        row += 1;
+    }
+    wb.save(path)?;
+    Ok(())
+}
+
+/// How many elements match `css` now.
+async fn count_of(c: &Client, css: &str) -> Result<usize> {
+    let v = c
+        .execute(
+            &format!(
+                "return document.querySelectorAll({}).length;",
+                serde_json::to_string(css)?
+            ),
+            vec![],
+        )
+        .await?;
+    Ok(v.as_u64().unwrap_or(0) as usize)
 }

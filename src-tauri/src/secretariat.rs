@@ -1034,6 +1034,90 @@ pub async fn sec_pick_pdfs<R: Runtime>(app: AppHandle<R>) -> Res<Vec<String>> {
         .collect())
 }
 
+/// Opens the system's file picker for a list of people (a spreadsheet);
+/// the chosen path, if any.
+#[tauri::command]
+pub async fn sec_pick_people_file<R: Runtime>(app: AppHandle<R>) -> Res<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let picked = tauri::async_runtime::spawn_blocking(move || {
+        app.dialog()
+            .file()
+            .add_filter(
+                "XLSX, XLS, ODS, CSV",
+                &["xlsx", "xls", "ods", "csv", "XLSX", "XLS", "ODS", "CSV"],
+            )
+            .blocking_pick_file()
+    })
+    .await
+    .map_err(|e| CmdError::new("internal", e.to_string()))?;
+    Ok(picked
+        .and_then(|f| f.into_path().ok())
+        .map(|p| p.display().to_string()))
+}
+
+/// A list of people read and checked, as the screen shows it before the
+/// import (event `people-preview`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeoplePreview {
+    /// The file, to import once confirmed.
+    pub path: String,
+    /// What would be added, and the rows left out.
+    pub sheet: phonghop_hub::people_import::PeopleSheet,
+}
+
+/// Reads a list of people and checks every row against the directory:
+/// what would be added, and each row left out with its problem. Nothing
+/// is written; the screen shows it (event `people-preview`) until the
+/// secretary confirms or cancels.
+#[tauri::command]
+pub async fn sec_preview_people<R: Runtime>(
+    app: AppHandle<R>,
+    sec: State<'_, Secretariat>,
+    path: String,
+) -> Res<PeoplePreview> {
+    let sheet = read_sheet(&sec, &path).await?;
+    let preview = PeoplePreview { path, sheet };
+    let _ = app.emit("people-preview", &preview);
+    Ok(preview)
+}
+
+async fn read_sheet(
+    sec: &Secretariat,
+    path: &str,
+) -> Res<phonghop_hub::people_import::PeopleSheet> {
+    let file = absolute(path);
+    sec.read(move |h| phonghop_hub::people_import::read_people(&file, &h.store().state().directory))
+        .await
+}
+
+/// Reads the list again (the directory may have changed since the
+/// preview) and adds every row without a problem, together; returns what
+/// was added and what was left out.
+#[tauri::command]
+pub async fn sec_import_people(
+    sec: State<'_, Secretariat>,
+    path: String,
+) -> Res<phonghop_hub::people_import::PeopleSheet> {
+    let sheet = read_sheet(&sec, &path).await?;
+    let op = AdminOp::AddPeople {
+        people: sheet
+            .people
+            .iter()
+            .map(|p| phonghop_hub::admin::NewPersonOp {
+                id: p.code.clone(),
+                name: p.name.clone(),
+                title: p.title.clone(),
+                unit: p.unit.clone(),
+            })
+            .collect(),
+    };
+    match sec.write(op).await? {
+        Done::PeopleAdded { .. } => Ok(sheet),
+        other => Err(unexpected(other)),
+    }
+}
+
 /// A chosen file's full path: the hub that stores it (a `phonghop hub`,
 /// when attached) reads it from its own working folder.
 fn absolute(path: &str) -> PathBuf {

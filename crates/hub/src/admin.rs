@@ -51,6 +51,12 @@ pub enum AdminOp {
         #[serde(default)]
         unit: Option<String>,
     },
+    /// Register several people at once (a list from a spreadsheet): all or
+    /// none.
+    AddPeople {
+        /// The people, ids optional.
+        people: Vec<NewPersonOp>,
+    },
     /// Create a meeting (a draft) and its inbox folder.
     CreateMeeting {
         /// Id to use (default: generated).
@@ -241,6 +247,11 @@ pub enum Done {
         /// Their id.
         person: PersonId,
     },
+    /// People were registered.
+    PeopleAdded {
+        /// Their ids, in the order given.
+        people: Vec<PersonId>,
+    },
     /// A meeting was created.
     MeetingCreated {
         /// Its id.
@@ -323,6 +334,22 @@ pub struct EntryRef {
     pub log: String,
     /// Its place in that log.
     pub seq: u64,
+}
+
+/// One person of [`AdminOp::AddPeople`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPersonOp {
+    /// Id to use (default: generated).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Full name.
+    pub name: String,
+    /// Title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Constituency or unit.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 /// What an operation did, and what it appended (in append order).
@@ -421,6 +448,19 @@ fn apply(hub: &mut HubDir, op: AdminOp, now: Timestamp) -> Result<Done, HubError
                 meeting: MeetingId::new(meeting),
             }
         }
+        AdminOp::AddPeople { people } => Done::PeopleAdded {
+            people: hub.add_people(
+                people
+                    .into_iter()
+                    .map(|p| NewPerson {
+                        id: p.id,
+                        name: p.name,
+                        title: p.title,
+                        unit: p.unit,
+                    })
+                    .collect(),
+            )?,
+        },
         AdminOp::SetMeetingRules { meeting, rules } => {
             hub.set_meeting_rules(&meeting, rules)?;
             Done::MeetingEdited {

@@ -104,6 +104,14 @@ pub enum HubError {
         /// Why.
         reason: String,
     },
+    /// A list of people that cannot be read as a table of people.
+    #[error("{path}: {reason}", path = .path.display())]
+    BadSheet {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, in words.
+        reason: String,
+    },
     /// A file operation failed.
     #[error("{path}: {source}")]
     Io {
@@ -136,6 +144,7 @@ impl HubError {
             HubError::WrittenBeside(_) => "written_beside",
             HubError::Refused { code, .. } => code,
             HubError::HubUnreachable { .. } => "hub_unreachable",
+            HubError::BadSheet { .. } => "bad_sheet",
             HubError::Io { .. } => "io",
         }
     }

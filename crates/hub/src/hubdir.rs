@@ -280,6 +280,30 @@ impl HubDir {
         Ok(id)
     }
 
+    /// Registers several people in one transaction: all of them, or none.
+    pub fn add_people(&mut self, people: Vec<NewPerson>) -> Result<Vec<PersonId>, HubError> {
+        let mut ids = Vec::with_capacity(people.len());
+        let events: Vec<Event> = people
+            .into_iter()
+            .map(|p| {
+                let id = PersonId::new(p.id.unwrap_or_else(|| new_id("p")));
+                ids.push(id.clone());
+                Event::PersonAdded {
+                    person: Person {
+                        id,
+                        name: p.name,
+                        title: p.title,
+                        unit: p.unit,
+                    },
+                }
+            })
+            .collect();
+        if !events.is_empty() {
+            self.append(&LogId::Directory, &events)?;
+        }
+        Ok(ids)
+    }
+
     /// Creates a meeting (draft).
     pub fn create_meeting(&mut self, m: NewMeeting, now: Timestamp) -> Result<MeetingId, HubError> {
         let id = MeetingId::new(m.id.unwrap_or_else(|| new_id("m")));

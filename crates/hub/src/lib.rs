@@ -20,6 +20,7 @@ mod hubdir;
 mod ids;
 mod lock;
 pub mod minutes;
+pub mod people_import;
 pub mod server;
 pub mod serving;
 

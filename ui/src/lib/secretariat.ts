@@ -102,6 +102,34 @@ export interface MeetingForm {
   uncheckedBallot?: UncheckedBallot;
 }
 
+/** One person read from a spreadsheet; `line` as the spreadsheet numbers rows. */
+export interface SheetPerson {
+  line: number;
+  name: string;
+  title: string | null;
+  unit: string | null;
+  code: string | null;
+}
+
+/** A row left out of an import, and why. */
+export interface RowProblem {
+  line: number;
+  problem: "no_name" | "bad_code" | "duplicate_code" | "duplicate_name";
+  /** The name or code at fault. */
+  value: string;
+}
+
+export interface PeopleSheet {
+  people: SheetPerson[];
+  problems: RowProblem[];
+}
+
+/** A checked list, shown before it is imported. */
+export interface PeoplePreview {
+  path: string;
+  sheet: PeopleSheet;
+}
+
 export interface SecInvite {
   code: string;
   /** The full invite (`phonghop:CODE@host:port/fingerprint`): pasted, or scanned from the QR code. */
@@ -150,6 +178,13 @@ export interface SecretariatApi {
   revokeDevice(device: string): Promise<void>;
   /** The system file picker; [] when cancelled. */
   pickPdfs(): Promise<string[]>;
+  /** The system's file picker for a spreadsheet of people; null if cancelled. */
+  pickPeopleFile(): Promise<string | null>;
+  /** Reads and checks a list of people; writes nothing. The screen gets it through onPeoplePreview. */
+  previewPeople(path: string): Promise<PeoplePreview>;
+  onPeoplePreview(handler: (p: PeoplePreview) => void): Promise<Unsubscribe>;
+  /** Adds every row without a problem, together. */
+  importPeople(path: string): Promise<PeopleSheet>;
   addPapers(meeting: string, item: string | null, paths: string[], access: Access, readers: string[]): Promise<ImportResult[]>;
   addVersion(meeting: string, paper: string, path: string): Promise<number>;
   retitlePaper(meeting: string, paper: string, title: string): Promise<void>;
@@ -225,6 +260,18 @@ export class TauriSecretariat implements SecretariatApi {
   }
   pickPdfs() {
     return this.#call<string[]>("sec_pick_pdfs");
+  }
+  pickPeopleFile() {
+    return this.#call<string | null>("sec_pick_people_file");
+  }
+  previewPeople(path: string) {
+    return this.#call<PeoplePreview>("sec_preview_people", { path });
+  }
+  onPeoplePreview(handler: (p: PeoplePreview) => void) {
+    return this.#t.listen<PeoplePreview>("people-preview", (e) => handler(e.payload));
+  }
+  importPeople(path: string) {
+    return this.#call<PeopleSheet>("sec_import_people", { path });
   }
   addPapers(meeting: string, item: string | null, paths: string[], access: Access, readers: string[]) {
     return this.#call<ImportResult[]>("sec_add_papers", { meeting, item, paths, access: { kind: access, readers } });

@@ -35,8 +35,8 @@ export function bytes(n: number): string {
   return formatBytes(i18n.locale, n);
 }
 
-/** Codes whose message carries facts no translation can (a field's size and its limit): shown after it. */
-const WITH_DETAIL = new Set(["too_large"]);
+/** Codes whose message carries facts no translation can (a field's size and its limit; a file and what is wrong in it): shown after it. */
+const WITH_DETAIL = new Set(["too_large", "bad_sheet"]);
 
 /** What to show for a failed command: the translation for its code, else its message. */
 export function errorText(err: unknown): string {
