@@ -144,7 +144,7 @@ impl Xvfb {
         }) {
             let mut child = Command::new(&xvfb)
                 .arg(format!(":{n}"))
-                .args(["-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .args(["-screen", "0", "1280x1280x24", "-nolisten", "tcp"])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -842,6 +842,86 @@ pub async fn wait_count(c: &Client, css: &str, n: usize) -> Result<()> {
             "return document.querySelectorAll({}).length === {n};",
             serde_json::to_string(css)?
         ),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The three window sizes every screen is checked at: a laptop, an older
+/// 4:3 screen, and a tablet held upright.
+pub const LAYOUT_SIZES: [(u32, u32); 3] = [(1280, 800), (1024, 768), (800, 1280)];
+
+/// What is wrong with the current screen's layout: every control, heading
+/// and alert the user needs must fit the window's width, be reachable by
+/// scrolling, and not lie under another element (the sticky header over a
+/// form, a badge drawn over a button). Each is scrolled into view and hit-
+/// tested at its centre and corners (`elementFromPoint`). Empty: whole.
+pub async fn layout_problems(c: &Client, root: &str) -> Result<Vec<String>> {
+    const CHECK: &str = r#"
+const root = document.querySelector(arguments[0]) || document.body;
+const vw = document.documentElement.clientWidth, vh = window.innerHeight;
+const label = (e) => {
+  const id = e.getAttribute('data-testid');
+  const text = (e.getAttribute('aria-label') || e.textContent || e.value || '').trim().replace(/\s+/g, ' ').slice(0, 40);
+  return `${e.tagName.toLowerCase()}${id ? `[${id}]` : ''} "${text}"`;
+};
+const needed = [...root.querySelectorAll(
+  'button, a[href], input:not([type=hidden]), select, textarea, summary, h1, h2, [role=alert], [role=status], .badge')]
+  .filter((e) => {
+    const s = getComputedStyle(e);
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'
+      && !e.closest('[aria-hidden=true], details:not([open]) > :not(summary)');
+  });
+const problems = [];
+const owns = (e, hit) => !!hit && (hit === e || e.contains(hit) || (e.labels && [...e.labels].some((l) => l.contains(hit))));
+for (const e of needed) {
+  e.scrollIntoView({ block: 'center', inline: 'nearest' });
+  const r = e.getBoundingClientRect();
+  if (r.left < -1 || r.right > vw + 1) {
+    problems.push(`${label(e)} is cut off at the side: x ${Math.round(r.left)}–${Math.round(r.right)} in a ${vw}-wide window`);
+    continue;
+  }
+  if (r.height <= vh && (r.top < -1 || r.bottom > vh + 1)) {
+    problems.push(`${label(e)} cannot be scrolled into view: y ${Math.round(r.top)}–${Math.round(r.bottom)} of ${vh}`);
+    continue;
+  }
+  const inset = Math.min(3, r.width / 4, r.height / 4);
+  const points = [
+    [r.left + r.width / 2, r.top + r.height / 2],
+    [r.left + inset, r.top + inset], [r.right - inset, r.top + inset],
+    [r.left + inset, r.bottom - inset], [r.right - inset, r.bottom - inset],
+  ].filter(([x, y]) => x >= 0 && y >= 0 && x < vw && y < vh);
+  for (const [x, y] of points) {
+    const hit = document.elementFromPoint(x, y);
+    // Its own box or an ancestor's (a pill's rounded corner) is fine;
+    // anything else there is drawn over it.
+    if (!owns(e, hit) && !(hit && hit.contains(e))) {
+      problems.push(`${label(e)} lies under ${hit ? label(hit) : 'nothing'} at (${Math.round(x)}, ${Math.round(y)})`);
+      break;
+    }
+  }
+}
+window.scrollTo(0, 0);
+document.querySelectorAll('*').forEach((e) => { if (e.scrollTop) e.scrollTop = 0; });
+return [...new Set(problems)];
+"#;
+    let v = c
+        .execute(CHECK, vec![root.into()])
+        .await
+        .context("layout check")?;
+    Ok(serde_json::from_value(v)?)
+}
+
+/// Resizes the window and waits until the page has its new width.
+pub async fn resize(c: &Client, width: u32, height: u32) -> Result<()> {
+    c.set_window_size(width, height)
+        .await
+        .with_context(|| format!("resize to {width}×{height}"))?;
+    wait_js(
+        c,
+        &format!("the page at {width} px wide"),
+        &format!("return Math.abs(window.innerWidth - {width}) <= 20;"),
     )
     .await
     .map(|_| ())
