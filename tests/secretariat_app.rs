@@ -389,6 +389,16 @@ async fn flow(
     }
     screenshot(s, shots, "secretariat-editor").await?;
     click(s, &tid("meeting-publish")).await?;
+    // Before the pack goes out: what is missing, then a confirmation. Nobody
+    // has paired a device yet.
+    wait_js(
+        s,
+        "the publish check names the members without a device",
+        "return [...document.querySelectorAll('[data-testid=publish-warning]')].some(e => e.textContent.includes('chưa kết nối thiết bị'));",
+    )
+    .await?;
+    screenshot(s, shots, "secretariat-publish-check").await?;
+    click(s, &tid("meeting-publish-confirm")).await?;
     wait_attr(s, &tid("meeting-status"), "data-status", "published").await?;
 
     // --- an invite, made on screen, typed into the delegate's app

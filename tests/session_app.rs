@@ -236,6 +236,8 @@ async fn prepare_meeting(
         wait_css(s, &tid(&format!("member-{}", p.id))).await?;
     }
     click(s, &tid("meeting-publish")).await?;
+    wait_css(s, &tid("publish-check")).await?;
+    click(s, &tid("meeting-publish-confirm")).await?;
     wait_attr(s, &tid("meeting-status"), "data-status", "published").await?;
     screenshot(s, shots, "session-0-secretariat").await?;
 
@@ -558,10 +560,13 @@ async fn attendance(room: &Room, hub: &Hub, shots: &Path) -> Result<()> {
             && o.by.as_str() == CHAIR.id),
         "the hub recorded the chair's override: {overrides:?}"
     );
+    // The session opens on the first item, and every member's bar says so.
+    let first = format!("Đang thảo luận: 1. {}", AGENDA[0].1);
     for d in &room.delegates {
         wait_attr(&d.c, &tid("session-status"), "data-status", "in_session")
             .await
             .with_context(|| format!("{}: the session opened", d.label()))?;
+        wait_text(&d.c, &tid("session-current-item"), &first).await?;
     }
     let mut present = vec![CHAIR];
     for (i, d) in room.delegates.iter().enumerate() {

@@ -737,6 +737,14 @@ async fn the_hub_guards_quorum_and_missing_voters_until_the_chair_confirms() -> 
         }
         other => anyhow::bail!("before the session opened: {other:?}"),
     }
+    // The session opens on the first agenda item.
+    let m = hub.hub()?.meeting(phonghop_tests::hub::MEETING)?.clone();
+    let first = m.numbered_agenda().first().map(|n| n.item.id.clone());
+    ensure!(
+        first.is_some() && m.current_item == first,
+        "current item {:?}, first {first:?}",
+        m.current_item
+    );
 
     let poll = NewPoll::named("nq-1", "Thông qua nghị quyết?");
     applied(&chair, poll.command()).await?;

@@ -208,6 +208,8 @@ fn is_about(cmd: &Command, ev: &Event) -> bool {
         ) => poll == p,
         (Command::StartSession { .. }, Event::SessionStarted { .. })
         | (Command::CloseSession { .. }, Event::SessionClosed { .. }) => true,
+        // The session opens on the first agenda item.
+        (Command::StartSession { .. }, Event::CurrentItemSet { item }) => item.is_some(),
         // A ballot from a member not checked in checks them in first.
         (Command::CastBallot { .. }, Event::AttendanceRecorded { present, .. }) => *present,
         (Command::StartSession { .. }, Event::QuorumOverridden { action, .. }) => {

@@ -1578,14 +1578,56 @@ impl Sim<'_> {
                 (1, w(joined < 2 && self.hub.is_running(), 3)),
                 (2, w(spare.is_some(), 3)),
                 (3, 3),
+                (4, 2),
             ])
             .unwrap_or(3);
         match choice {
             0 => self.revoke().await,
             1 => self.new_device().await,
             2 => self.add_version(spare.unwrap_or(0)).await,
+            4 => self.set_rules().await,
             _ => self.retitle().await,
         }
+    }
+
+    /// Sets the meeting's quorum (before the session only: refused after);
+    /// `check_safeguards` then judges the chair's actions against it.
+    async fn set_rules(&mut self) -> Result<()> {
+        let quorum = match self.rng.index(3) {
+            0 => Threshold::MoreThanHalf,
+            1 => Threshold::AtLeastTwoThirds,
+            _ => Threshold::Fraction {
+                numerator: 0,
+                denominator: 1,
+                strict: false,
+            },
+        };
+        let op = AdminOp::SetMeetingRules {
+            meeting: world::MEETING.into(),
+            rules: MeetingRules {
+                quorum,
+                unchecked_ballot: UncheckedBallot::CheckIn,
+            },
+        };
+        // Whether the session has opened is known only once no "start the
+        // session" is unanswered.
+        let starting = self.devs.iter().flat_map(|d| d.subs.iter()).any(|s| {
+            matches!(s.state, SubState::Pending | SubState::InDoubt(_))
+                && matches!(s.cmd, Command::StartSession { .. })
+        });
+        if starting {
+            return Ok(());
+        }
+        let refusal = (self.model.status != MeetingStatus::Published).then_some("meeting_status");
+        let what = format!("set the quorum to {quorum:?}");
+        if self
+            .secretariat_expecting(&what, op, refusal)
+            .await?
+            .is_some()
+        {
+            self.note(format!("secretariat sets the quorum to {quorum:?}"));
+        }
+        Ok(())
     }
 
     /// Revokes a device that holds a live socket; the hub must close it.

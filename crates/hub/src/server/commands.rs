@@ -692,13 +692,21 @@ fn plan(
         }
         Command::StartSession {
             override_quorum, ..
-        } => (
-            meeting_log,
-            below_quorum(m, person, now, QuorumAction::StartSession, *override_quorum)?
-                .into_iter()
-                .chain([Event::SessionStarted { at: now }])
-                .collect(),
-        ),
+        } => {
+            let mut events =
+                below_quorum(m, person, now, QuorumAction::StartSession, *override_quorum)?;
+            events.push(Event::SessionStarted { at: now });
+            // The session opens on the first item, unless the chair already
+            // chose one.
+            if m.current_item.is_none() {
+                if let Some(first) = m.numbered_agenda().first() {
+                    events.push(Event::CurrentItemSet {
+                        item: Some(first.item.id.clone()),
+                    });
+                }
+            }
+            (meeting_log, events)
+        }
         Command::CloseSession { .. } => (meeting_log, vec![Event::SessionClosed { at: now }]),
         Command::SetCurrentItem { item, .. } => (
             meeting_log,
