@@ -10,11 +10,20 @@ use phonghop_hub::server::{self, tls::HubCert, ServerConfig};
 use phonghop_tests::hub::{delegate, TestHub, MEETING};
 use std::time::Duration;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pinned_certificate_is_required_and_enough() -> Result<()> {
-    let mut hub = TestHub::with_meeting(2, &[], false)?;
+/// The hub of `hub`'s folder served over TLS on `bind` (e.g. "127.0.0.1:0"):
+/// its certificate, its address, the stop switch and the server task.
+#[allow(clippy::type_complexity)]
+fn serve_tls(
+    hub: &TestHub,
+    bind: &str,
+) -> Result<(
+    HubCert,
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), phonghop_hub::HubError>>,
+)> {
     let cert = HubCert::load_or_create(&hub.data)?;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let listener = std::net::TcpListener::bind(bind)?;
     let addr = listener.local_addr()?;
     let mut config = ServerConfig::new(&hub.data);
     config.tls = true;
@@ -24,6 +33,13 @@ async fn pinned_certificate_is_required_and_enough() -> Result<()> {
     let server = tokio::spawn(server::run(listener, config, async move {
         let _ = stop_rx.await;
     }));
+    Ok((cert, addr, stop_tx, server))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pinned_certificate_is_required_and_enough() -> Result<()> {
+    let mut hub = TestHub::with_meeting(2, &[], false)?;
+    let (cert, addr, stop_tx, server) = serve_tls(&hub, "127.0.0.1:0")?;
 
     // A forged certificate fingerprint: refused as a mismatch, and the
     // invite code is not used up (the TLS handshake fails first).
@@ -108,17 +124,7 @@ async fn pinned_certificate_is_required_and_enough() -> Result<()> {
 async fn a_short_code_joins_over_tls_and_a_stand_in_is_refused() -> Result<()> {
     use phonghop_core::invite::{bind_proof, canonical_code, code_hash, BindRequest, BindResponse};
     let mut hub = TestHub::with_meeting(1, &[], false)?;
-    let cert = HubCert::load_or_create(&hub.data)?;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
-    let mut config = ServerConfig::new(&hub.data);
-    config.tls = true;
-    config.inbox = false;
-    config.pdf_worker = None;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(server::run(listener, config, async move {
-        let _ = stop_rx.await;
-    }));
+    let (cert, addr, stop_tx, server) = serve_tls(&hub, "127.0.0.1:0")?;
     let invite = hub.invite_at(&delegate(1), addr)?;
     let code = invite.split(['@', ':']).nth(1).unwrap_or("").to_string();
     let canonical = canonical_code(&code).expect("a hub code is canonical");
@@ -209,17 +215,7 @@ async fn a_short_code_joins_over_tls_and_a_stand_in_is_refused() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_code_alone_finds_the_hub_on_the_network() -> Result<()> {
     let mut hub = TestHub::with_meeting(1, &[], false)?;
-    let cert = HubCert::load_or_create(&hub.data)?;
-    let listener = std::net::TcpListener::bind("0.0.0.0:0")?;
-    let addr = listener.local_addr()?;
-    let mut config = ServerConfig::new(&hub.data);
-    config.tls = true;
-    config.inbox = false;
-    config.pdf_worker = None;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(server::run(listener, config, async move {
-        let _ = stop_rx.await;
-    }));
+    let (cert, addr, stop_tx, server) = serve_tls(&hub, "0.0.0.0:0")?;
     let invite = hub.invite_at(&delegate(1), addr)?;
     let code = invite.split(['@', ':']).nth(1).unwrap_or("").to_string();
     let found = phonghop_client::discover::hubs(Duration::from_secs(5)).await;
