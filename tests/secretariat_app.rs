@@ -130,6 +130,18 @@ async fn flow(
         "the code given is the person's id: {chair}"
     );
     let delegate = person_id(s, DELEGATE).await?;
+    // The chair's name again, typed plainly: said first, not added.
+    let people_now = count_of(s, "li.person").await?;
+    set_value(s, &tid("person-name"), "nguyen  van an").await?;
+    click(s, &tid("person-add")).await?;
+    wait_text(
+        s,
+        &tid("person-namesake"),
+        &format!("Danh sách đã có người tên {CHAIR}. Nếu đây là một người khác, bấm “Thêm” lần nữa; nếu không, hãy dùng người đã có."),
+    )
+    .await?;
+    ensure!(count_of(s, "li.person").await? == people_now, "not added");
+    set_value(s, &tid("person-name"), "").await?;
 
     // --- 60 delegates from a spreadsheet, two rows of it wrong
     let xlsx = paper
@@ -426,10 +438,27 @@ async fn flow(
     let scanned = qr_text(s, &tid("invite-qr")).await?;
     ensure!(scanned == invite, "the QR code reads {scanned:?}");
 
-    // The delegate types the short code and the address from the slip:
-    // the device binds the code to the hub's certificate and joins over TLS.
+    // The delegate types the short code. First at a stand-in's address (a
+    // certificate of its own, holding the proof the real hub gives for its
+    // own certificate, as a relay would): refused, and all the stand-in got
+    // is the binding request, never the code.
+    let real_cert = std::fs::read(
+        sec_data
+            .join("secretariat-hub")
+            .join("tls")
+            .join("hub.crt.der"),
+    )?;
+    let stand_in = phonghop_tests::stand_in::StandIn::start(&code, &real_cert)?;
     let input = wait_css(d, &tid("join-input")).await?;
     input.send_keys(&code.to_lowercase()).await?;
+    set_value(d, &tid("join-address"), &stand_in.addr.to_string()).await?;
+    click(d, &tid("join-button")).await?;
+    wait_attr(d, &tid("join-error"), "data-code", "certificate_mismatch").await?;
+    screenshot(d, shots, "join-stand-in-refused").await?;
+    stand_in.received_only_the_binding(&code)?;
+    drop(stand_in);
+    // Then the address from the slip: the device binds the code to the
+    // hub's certificate and joins over TLS.
     set_value(d, &tid("join-address"), hub_address).await?;
     screenshot(d, shots, "join-short-code").await?;
     click(d, &tid("join-button")).await?;

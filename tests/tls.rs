@@ -4,7 +4,6 @@
 //! code is spent; plain HTTP is refused on a non-loopback address.
 
 use anyhow::Result;
-use axum::response::IntoResponse;
 use phonghop_client::{Client, ClientError};
 use phonghop_hub::server::{self, tls::HubCert, ServerConfig};
 use phonghop_tests::hub::{delegate, TestHub, MEETING};
@@ -122,7 +121,7 @@ async fn pinned_certificate_is_required_and_enough() -> Result<()> {
 /// binding request: no code, no pairing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_code_joins_over_tls_and_a_stand_in_is_refused() -> Result<()> {
-    use phonghop_core::invite::{bind_proof, canonical_code, code_hash, BindRequest, BindResponse};
+    use phonghop_core::invite::canonical_code;
     let mut hub = TestHub::with_meeting(1, &[], false)?;
     let (cert, addr, stop_tx, server) = serve_tls(&hub, "127.0.0.1:0")?;
     let invite = hub.invite_at(&delegate(1), addr)?;
@@ -130,58 +129,16 @@ async fn a_short_code_joins_over_tls_and_a_stand_in_is_refused() -> Result<()> {
     let canonical = canonical_code(&code).expect("a hub code is canonical");
 
     // The stand-in: its own certificate, answering the binding with the
-    // proof the real hub would give (what a relay obtains), and noting
-    // every request it receives.
-    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
-    let other = tempfile::tempdir()?;
-    let stand_in_cert = HubCert::load_or_create(other.path())?;
-    let real_sha: [u8; 32] = phonghop_core::Hash::of(&cert.cert_der).0;
-    let hash = code_hash(&canonical);
-    let log = seen.clone();
-    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-        let log = log.clone();
-        let hash = hash.clone();
-        async move {
-            let path = req.uri().path().to_string();
-            let body = axum::body::to_bytes(req.into_body(), 1 << 20)
-                .await
-                .unwrap_or_default();
-            log.lock()
-                .unwrap()
-                .push(format!("{path} {}", String::from_utf8_lossy(&body)));
-            match serde_json::from_slice::<BindRequest>(&body) {
-                Ok(b) if path == "/v1/pair/bind" => {
-                    let mut nonce = [0u8; 32];
-                    let _ = hex::decode_to_slice(&b.nonce, &mut nonce);
-                    axum::Json(BindResponse {
-                        proof: hex::encode(bind_proof(&hash, &nonce, &real_sha)),
-                    })
-                    .into_response()
-                }
-                _ => axum::http::StatusCode::NOT_FOUND.into_response(),
-            }
-        }
-    });
-    let stand_in = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let stand_in_addr = stand_in.local_addr()?;
-    let tls = axum_server::tls_rustls::RustlsConfig::from_config(stand_in_cert.server_config()?);
-    let stand_in_task =
-        tokio::spawn(axum_server::from_tcp_rustls(stand_in, tls).serve(app.into_make_service()));
+    // proof the real hub would give (what a relay obtains).
+    let stand_in = phonghop_tests::stand_in::StandIn::start(&code, &cert.cert_der)?;
+    let stand_in_addr = stand_in.addr;
 
     let dir = hub.client_dir(&delegate(1));
     let err = Client::join(&dir, &format!("{code}@{stand_in_addr}"), "máy")
         .await
         .expect_err("a stand-in must be refused");
     assert_eq!(err.code(), "certificate_mismatch", "{err}");
-    {
-        let seen = seen.lock().unwrap();
-        assert_eq!(seen.len(), 1, "only the binding request: {seen:?}");
-        assert!(seen[0].starts_with("/v1/pair/bind "), "{seen:?}");
-        assert!(
-            !seen[0].contains(&canonical) && !seen[0].contains(&code),
-            "the code itself never leaves the device: {seen:?}"
-        );
-    }
+    stand_in.received_only_the_binding(&code)?;
 
     // The code, lower case and without dashes, and the real address.
     let typed = format!(" {} @ {addr} ", canonical.to_ascii_lowercase());
@@ -202,7 +159,7 @@ async fn a_short_code_joins_over_tls_and_a_stand_in_is_refused() -> Result<()> {
         .map(|e| e.code());
     assert_eq!(err.as_deref(), Some("invite_unknown"));
 
-    stand_in_task.abort();
+    drop(stand_in);
     let _ = stop_tx.send(());
     server.await??;
     Ok(())

@@ -10,7 +10,8 @@
 //! - [`raw`]: a device speaking the protocol by hand, for forged requests;
 //! - [`papers`]: real PDFs (typeset by PDFium, or one big image page);
 //! - [`e2e`]: the desktop app under Xvfb through tauri-driver (WebDriver);
-//! - [`voting`]: many devices paired at once, the chair's commands, ballots.
+//! - [`voting`]: many devices paired at once, the chair's commands, ballots;
+//! - [`stand_in`]: a hub's stand-in holding a relayed binding proof.
 
 pub mod e2e;
 pub mod hub;
@@ -18,6 +19,7 @@ pub mod papers;
 pub mod proxy;
 pub mod raw;
 pub mod sim;
+pub mod stand_in;
 pub mod voting;
 
 use phonghop_core::*;

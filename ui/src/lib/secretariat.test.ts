@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TauriTransport } from "./backend";
-import { dropPosition, fromVnFields, nudge, TauriSecretariat, toVnFields, type SecItem } from "./secretariat";
+import { dropPosition, fromVnFields, nudge, sameName, TauriSecretariat, toVnFields, type SecItem } from "./secretariat";
 
 function item(id: string, parent: string | null, position: number, siblings: number): SecItem {
   return { id, number: id, depth: parent ? 1 : 0, parent, position, siblings, title: id, presenter: "", plannedMinutes: null, papers: [] };
@@ -19,6 +19,15 @@ describe("agenda reordering", () => {
     expect(dropPosition(item("1", null, 1, 4), item("4", null, 4, 4))).toBe(4);
     expect(dropPosition(item("2.1", "2", 1, 2), item("3", null, 3, 4))).toBeNull();
     expect(dropPosition(item("2", null, 2, 4), item("2", null, 2, 4))).toBeNull();
+  });
+});
+
+describe("duplicate names", () => {
+  it("finds the same name whatever the case, diacritics or spacing", () => {
+    const people = [{ name: "Nguyễn Văn An" }, { name: "Trần Thị Bình" }];
+    expect(sameName(people, "  nguyen  van AN ")).toEqual(["Nguyễn Văn An"]);
+    expect(sameName(people, "Đỗ Văn An")).toEqual([]);
+    expect(sameName(people, "")).toEqual([]);
   });
 });
 

@@ -306,6 +306,23 @@ export function dropPosition(dragged: SecItem, target: SecItem): number | null {
   return target.position;
 }
 
+/** A name compared as people read it: case, diacritics and spacing aside. */
+export function nameKey(name: string): string {
+  return name
+    .normalize("NFD")
+    .replace(/\p{M}/gu, "")
+    .replace(/[đĐ]/g, "d")
+    .toLowerCase()
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+/** The people already listed under the same name, if any. */
+export function sameName(people: { name: string }[], name: string): string[] {
+  const key = nameKey(name);
+  return key === "" ? [] : people.filter((p) => nameKey(p.name) === key).map((p) => p.name);
+}
+
 /**
  * A meeting's start as the secretariat types it, "22/12/2026" and "08:00"
  * (day first, 24-hour, Vietnam time: UTC+7, no daylight saving), whatever

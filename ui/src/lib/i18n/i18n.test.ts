@@ -40,6 +40,13 @@ describe("message files", () => {
 });
 
 describe("translate", () => {
+  it("picks English plural forms by the platform's rules, one form in Vietnamese", () => {
+    expect(translate("en", "sec.import.summary", { count: 1 })).toBe("1 person will be added.");
+    expect(translate("en", "sec.import.summary", { count: 60 })).toBe("60 people will be added.");
+    expect(translate("en", "chair.guard.missing", { count: 1, eligible: 4 })).toBe("1 of 4 members has not voted.");
+    expect(translate("en", "search.count", { count: 0 })).toBe("0 results");
+    expect(translate("vi", "sec.import.summary", { count: 1 })).toBe("Sẽ thêm 1 người.");
+  });
   it("fills placeholders and leaves unknown ones visible", () => {
     expect(translate("vi", "reader.pageOf", { page: 2, total: 14 })).toBe("2 / 14");
     expect(translate("en", "notes.page", {})).toBe("Page {page}");

@@ -20,13 +20,34 @@ export function isMessageKey(key: string): key is MessageKey {
   return Object.hasOwn(vi, key);
 }
 
-/** `{name}` placeholders are replaced from `params`; unknown ones stay visible. */
+/** Plural categories through the platform's rules (Vietnamese has one form). */
+const pluralRules: Record<Locale, Intl.PluralRules> = {
+  vi: new Intl.PluralRules("vi"),
+  en: new Intl.PluralRules("en-GB"),
+};
+
+/**
+ * `{name}` placeholders are replaced from `params`; unknown ones stay
+ * visible. `{name:one=…|other=…}` picks the form for the number in `name`
+ * by the locale's plural rules ("1 person", "2 people"); `other` is the
+ * fallback.
+ */
 export function translate(locale: Locale, key: MessageKey, params?: Params): string {
   const template = messages[locale][key] ?? messages.vi[key] ?? key;
   if (!params) return template;
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
-    Object.hasOwn(params, name) ? String(params[name]) : whole,
-  );
+  return template
+    .replace(/\{(\w+):([^{}]*)\}/g, (whole, name: string, forms: string) => {
+      if (!Object.hasOwn(params, name)) return whole;
+      const byCategory = new Map(
+        forms.split("|").map((f) => {
+          const at = f.indexOf("=");
+          return [f.slice(0, at).trim(), f.slice(at + 1)] as const;
+        }),
+      );
+      const category = pluralRules[locale].select(Number(params[name]));
+      return byCategory.get(category) ?? byCategory.get("other") ?? whole;
+    })
+    .replace(/\{(\w+)\}/g, (whole, name: string) => (Object.hasOwn(params, name) ? String(params[name]) : whole));
 }
 
 /** Bytes as "12,5 MB" in the locale's number format. */
