@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 /// A running stand-in (stopped when dropped).
+#[derive(Debug)]
 pub struct StandIn {
     /// Where it answers.
     pub addr: SocketAddr,
