@@ -261,13 +261,8 @@ pub async fn export_annotated(
             .collect();
         std::fs::create_dir_all(&out_dir)
             .map_err(|e| CmdError::new("io", format!("{}: {e}", out_dir.display())))?;
-        let stem: String = doc
-            .title
-            .chars()
-            .filter(|c| c.is_alphanumeric() || *c == ' ')
-            .take(60)
-            .collect();
-        let dst = out_dir.join(format!("{} (v{version}, ghi chú).pdf", stem.trim()));
+        let stem = phonghop_core::text::file_stem(&doc.title, 80);
+        let dst = out_dir.join(format!("{stem} (v{version}, ghi chú).pdf"));
         let day = chrono_day(now());
         let watermark = format!("Bản của đại biểu {me} — {day}");
         phonghop_pdf::export_annotated(&d.blobs().path(&v.sha256), &dst, &notes, Some(&watermark))?;

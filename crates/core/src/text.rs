@@ -29,9 +29,53 @@ pub fn fold(s: &str) -> String {
     out
 }
 
+/// A paper's title as a file name stem on every system the app runs on:
+/// Vietnamese letters kept; "/" and "\\" (document numbers: "45/TTr-UBND")
+/// become "-"; characters Windows forbids (`:*?"<>|`) and control
+/// characters are dropped; spaces run together; at most `max` characters,
+/// with no trailing dot or space (Windows refuses those). Never empty.
+pub fn file_stem(title: &str, max: usize) -> String {
+    let mut out = String::with_capacity(title.len());
+    for c in title.chars() {
+        let c = match c {
+            '/' | '\\' => '-',
+            ':' | '*' | '?' | '"' | '<' | '>' | '|' => continue,
+            c if c.is_control() => continue,
+            c if c.is_whitespace() => ' ',
+            c => c,
+        };
+        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
+            continue;
+        }
+        out.push(c);
+    }
+    let mut stem: String = out.chars().take(max).collect();
+    while stem.ends_with(['.', ' ']) {
+        stem.pop();
+    }
+    if stem.is_empty() {
+        "tai-lieu".into()
+    } else {
+        stem
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::fold;
+    use super::{file_stem, fold};
+
+    #[test]
+    fn file_stems_keep_document_numbers_readable() {
+        assert_eq!(
+            file_stem("Tờ trình số 45/TTr-UBND về dự thảo Nghị quyết", 80),
+            "Tờ trình số 45-TTr-UBND về dự thảo Nghị quyết"
+        );
+        assert_eq!(file_stem("Báo cáo: \"Quý IV\"?  ", 80), "Báo cáo Quý IV");
+        assert_eq!(file_stem("abc def.", 5), "abc d");
+        assert_eq!(file_stem("Kết luận...", 80), "Kết luận");
+        assert_eq!(file_stem("///", 80), "---");
+        assert_eq!(file_stem("?*", 80), "tai-lieu");
+    }
 
     #[test]
     fn vietnamese_folding() {
