@@ -189,8 +189,16 @@ async fn flow(
     // --- the meeting
     click(s, &tid("tab-meetings")).await?;
     click(s, &tid("meeting-new")).await?;
+    // Saved empty: both required fields are named; each message goes once
+    // its field is filled.
+    click(s, &tid("meeting-save")).await?;
+    wait_css(s, &tid("meeting-body-problem")).await?;
+    wait_css(s, &tid("meeting-title-problem")).await?;
     set_value(s, &tid("meeting-body"), BODY).await?;
+    wait_count(s, &tid("meeting-body-problem"), 0).await?;
+    wait_css(s, &tid("meeting-title-problem")).await?;
     set_value(s, &tid("meeting-title"), TITLE).await?;
+    wait_count(s, &tid("meeting-title-problem"), 0).await?;
     // Month first, as a US-locale date field would take it: refused, the
     // field named, nothing saved; the message goes once the date is right.
     set_value(s, &tid("meeting-date"), "12/22/2026").await?;
