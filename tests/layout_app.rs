@@ -8,6 +8,7 @@
 //! screenshot of each is saved as `layout-<screen>-<w>x<h>.png`.
 
 use anyhow::{ensure, Result};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::Client;
 use phonghop_tests::e2e::secretariat::set_value;
 use phonghop_tests::e2e::*;
@@ -116,6 +117,26 @@ async fn flow(c: &Client, s: &Client, invite: &str, port: u16, shots: &Path) -> 
         wait_css(c, &tid("session-bar")).await?;
         wait_attr(c, &tid("connection-badge"), "data-state", "synced").await?;
         check(c, body, "meeting", size, shots, &mut found).await?;
+        if size == LAYOUT_SIZES[0] {
+            // The keyboard: the new screen's heading has the focus, and "/"
+            // opens search as in a reader.
+            let focused = c
+                .execute(
+                    "const e = document.activeElement; return e ? e.tagName + ' ' + e.textContent.trim() : '';",
+                    vec![],
+                )
+                .await?;
+            ensure!(
+                focused.as_str().is_some_and(|f| f.starts_with("H1 ")),
+                "the meeting's heading has the focus, not {focused}"
+            );
+            let slash = KeyActions::new("keys".into())
+                .then(KeyAction::Down { value: '/' })
+                .then(KeyAction::Up { value: '/' });
+            c.perform_actions(slash).await?;
+            wait_css(c, &tid("search-panel")).await?;
+            click(c, &tid("search-close")).await?;
+        }
 
         click(c, &tid("paper-open")).await?;
         wait_css(c, &tid("reader")).await?;

@@ -611,10 +611,18 @@ pub async fn wait_js(c: &Client, what: &str, body: &str) -> Result<serde_json::V
     let until = Instant::now() + WAIT;
     let mut last = serde_json::Value::Null;
     while Instant::now() < until {
-        last = c
-            .execute(body, vec![])
-            .await
-            .with_context(|| format!("js: {what}"))?;
+        last = match c.execute(body, vec![]).await {
+            Ok(v) => v,
+            // WebKitWebDriver now and then answers a poll with a result it
+            // cannot serialise ("Could not parse script result"; seen once
+            // in CI while the page re-rendered): that poll only, not the
+            // test — the next one asks again.
+            Err(e) if e.to_string().contains("Could not parse script result") => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            Err(e) => return Err(e).with_context(|| format!("js: {what}")),
+        };
         let truthy = match &last {
             serde_json::Value::Null => false,
             serde_json::Value::Bool(b) => *b,
