@@ -897,21 +897,15 @@ impl SessionView {
             .polls
             .values()
             .map(|p| {
-                let voted = |v: &PersonId| {
-                    if p.secret {
-                        p.turnout.contains(v)
-                    } else {
-                        p.named.contains_key(v)
-                    }
-                };
                 let received = if p.secret {
                     p.turnout.len()
                 } else {
                     p.named.len()
                 } as u32;
-                let missing: Vec<&PersonId> = p.eligible.iter().filter(|v| !voted(v)).collect();
+                let missing: Vec<&PersonId> =
+                    p.eligible.iter().filter(|v| !p.has_voted(v)).collect();
                 let mine = ballots.iter().rev().find(|b| b.poll == p.id);
-                let (my_choice, my_ballot, my_refusal) = if voted(me) {
+                let (my_choice, my_ballot, my_refusal) = if p.has_voted(me) {
                     let choice = p.named.get(me).copied().or(mine.map(|b| b.choice));
                     (choice, Some("counted"), None)
                 } else {

@@ -342,6 +342,18 @@ pub struct Poll {
     pub outcome: Option<Outcome>,
 }
 
+impl Poll {
+    /// Whether `person` has voted: a named ballot, or a secret poll's
+    /// turnout.
+    pub fn has_voted(&self, person: &PersonId) -> bool {
+        if self.secret {
+            self.turnout.contains(person)
+        } else {
+            self.named.contains_key(person)
+        }
+    }
+}
+
 /// A request to speak.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpeakerRequest {

@@ -629,13 +629,13 @@ fn apply_meeting(
             at,
         } => {
             m.require_member(by)?;
-            let (status, what) = match action {
-                QuorumAction::StartSession => (MeetingStatus::Published, "open the session"),
+            let what = match action {
+                QuorumAction::StartSession => "open the session",
                 QuorumAction::OpenPoll { .. } | QuorumAction::ClosePoll { .. } => {
-                    (MeetingStatus::InSession, "vote below quorum")
+                    "vote below quorum"
                 }
             };
-            if m.status != status {
+            if m.status != action.meeting_status() {
                 return Err(ReduceError::MeetingStatus {
                     action: what,
                     status: m.status.code(),

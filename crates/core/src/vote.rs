@@ -198,6 +198,19 @@ pub enum QuorumAction {
     },
 }
 
+impl QuorumAction {
+    /// The meeting status the action happens in (the session opens from
+    /// published; polls open and close in session).
+    pub fn meeting_status(&self) -> crate::MeetingStatus {
+        match self {
+            QuorumAction::StartSession => crate::MeetingStatus::Published,
+            QuorumAction::OpenPoll { .. } | QuorumAction::ClosePoll { .. } => {
+                crate::MeetingStatus::InSession
+            }
+        }
+    }
+}
+
 /// Checked-in voting members against the meeting's quorum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuorumCount {

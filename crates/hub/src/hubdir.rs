@@ -269,15 +269,8 @@ impl HubDir {
 
     /// Registers a person in the directory.
     pub fn add_person(&mut self, p: NewPerson) -> Result<PersonId, HubError> {
-        let id = PersonId::new(p.id.unwrap_or_else(|| new_id("p")));
-        let person = Person {
-            id: id.clone(),
-            name: p.name,
-            title: p.title,
-            unit: p.unit,
-        };
-        self.append(&LogId::Directory, &[Event::PersonAdded { person }])?;
-        Ok(id)
+        let mut ids = self.add_people(vec![p])?;
+        Ok(ids.remove(0))
     }
 
     /// Registers several people in one transaction: all of them, or none.

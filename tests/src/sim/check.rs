@@ -580,12 +580,8 @@ impl Sim<'_> {
                     }
                     Event::PollClosed { poll, .. } => {
                         if let Some(p) = m.polls.get(poll) {
-                            let voted = if p.secret {
-                                p.turnout.len()
-                            } else {
-                                p.named.len()
-                            };
-                            missing_at_close.insert(e.seq, p.eligible.len() - voted);
+                            let missing = p.eligible.iter().filter(|v| !p.has_voted(v)).count();
+                            missing_at_close.insert(e.seq, missing);
                         }
                         Some(QuorumAction::ClosePoll { poll: poll.clone() })
                     }

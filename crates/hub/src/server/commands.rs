@@ -433,10 +433,7 @@ fn below_quorum(
     confirmed: bool,
 ) -> Result<Vec<Event>, Refusal> {
     let count = m.quorum();
-    let status = match &action {
-        QuorumAction::StartSession => MeetingStatus::Published,
-        QuorumAction::OpenPoll { .. } | QuorumAction::ClosePoll { .. } => MeetingStatus::InSession,
-    };
+    let status = action.meeting_status();
     let poll_ok = match &action {
         QuorumAction::StartSession => true,
         QuorumAction::OpenPoll { poll } => m
@@ -475,17 +472,10 @@ fn missing_voters(m: &MeetingState, p: &Poll) -> Result<(), Refusal> {
     if p.status != PollStatus::Open {
         return Ok(());
     }
-    let voted = |who: &PersonId| {
-        if p.secret {
-            p.turnout.contains(who)
-        } else {
-            p.named.contains_key(who)
-        }
-    };
     let names: Vec<&str> = p
         .eligible
         .iter()
-        .filter(|who| !voted(who))
+        .filter(|who| !p.has_voted(who))
         .map(|who| {
             m.members
                 .get(who)
