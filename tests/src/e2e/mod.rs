@@ -571,11 +571,23 @@ pub fn tid(id: &str) -> String {
 
 /// Waits for the first element matching a CSS selector and clicks it.
 pub async fn click(c: &Client, css: &str) -> Result<()> {
-    wait_css(c, css)
-        .await?
-        .click()
-        .await
-        .with_context(|| format!("click `{css}`"))
+    let until = Instant::now() + WAIT;
+    loop {
+        let e = wait_css(c, css).await?;
+        match e.click().await {
+            Ok(()) => return Ok(()),
+            // WebKitWebDriver now and then refuses a click with an empty
+            // error while the page re-renders under it (seen in CI on a
+            // button that had just appeared after a tab change). The
+            // element is found again and clicked again; a click that
+            // keeps failing fails the test with the last error.
+            Err(fantoccini::error::CmdError::Standard(err)) if Instant::now() < until => {
+                eprintln!("click `{css}` refused ({err}); trying again");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e).with_context(|| format!("click `{css}`")),
+        }
+    }
 }
 
 /// The trimmed text of the first element matching `css` (waiting for it).
