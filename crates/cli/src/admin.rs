@@ -431,7 +431,7 @@ pub enum PaperCmd {
         /// Agenda item number it belongs to.
         #[arg(long)]
         item: Option<String>,
-        /// Title (default: the PDF's own title, then the file name).
+        /// Title (default: the PDF's own title, then its first heading, then the file name).
         #[arg(long)]
         title: Option<String>,
         /// Only these people (ids, comma-separated) and the secretariat may read it ("mật").

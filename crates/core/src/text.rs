@@ -60,9 +60,90 @@ pub fn file_stem(title: &str, max: usize) -> String {
     }
 }
 
+/// A paper's title read from the top of its first page, for a PDF whose
+/// metadata has none: `lines` are the page's first lines with their glyph
+/// height, in reading order.
+///
+/// The heading is the line set in the largest type, skipping what heads
+/// every Vietnamese administrative document and names nothing (the
+/// national motto, "Số: 45/TTr-UBND", the place and date). A short
+/// document kind in capitals ("TỜ TRÌNH", "NGHỊ QUYẾT") takes the line
+/// after it, its subject: "Tờ trình về việc phân bổ vốn đầu tư công".
+/// At most `max` characters, cut at a word. None when nothing fits.
+pub fn heading_title(lines: &[(String, f32)], max: usize) -> Option<String> {
+    let skip = |t: &str| {
+        let f = fold(t);
+        let f = f.trim();
+        f.starts_with("cong hoa xa hoi chu nghia")
+            || f.starts_with("doc lap")
+            || f.starts_with("so:")
+            || f.starts_with("so ") && f.contains('/')
+            || (f.contains("ngay") && f.contains("thang") && f.contains("nam") && f.len() < 60)
+            || f.chars().filter(|c| c.is_alphabetic()).count() < 3
+    };
+    let cands: Vec<(usize, &str, f32)> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, (t, h))| (i, t.trim(), *h))
+        .filter(|(_, t, _)| !t.is_empty() && !skip(t))
+        .collect();
+    let tallest = cands.iter().map(|c| c.2).fold(0.0_f32, f32::max);
+    // Same size everywhere: the first line that names something.
+    let (pos, text, height) = *cands
+        .iter()
+        .find(|c| c.2 >= tallest * 0.95)
+        .or_else(|| cands.first())?;
+    let is_caps =
+        |t: &str| t.chars().any(char::is_alphabetic) && !t.chars().any(char::is_lowercase);
+    let mut title = if is_caps(text) {
+        sentence_case(text)
+    } else {
+        text.to_string()
+    };
+    let kind_only = is_caps(text) && text.split_whitespace().count() <= 3;
+    if kind_only {
+        if let Some(next) = cands.iter().find(|c| c.0 > pos && c.2 >= height * 0.6) {
+            let subject = if is_caps(next.1) {
+                next.1.to_lowercase()
+            } else {
+                lower_first(next.1)
+            };
+            title = format!("{title} {subject}");
+        }
+    }
+    let mut out = String::new();
+    for w in title.split_whitespace() {
+        if out.chars().count() + w.chars().count() + 1 > max {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// "TỜ TRÌNH" → "Tờ trình".
+fn sentence_case(t: &str) -> String {
+    let lower = t.to_lowercase();
+    let mut c = lower.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// "Về việc …" → "về việc …" (a subject after its document kind).
+fn lower_first(t: &str) -> String {
+    let mut c = t.chars();
+    c.next()
+        .map(|f| f.to_lowercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{file_stem, fold};
+    use super::{file_stem, fold, heading_title};
 
     #[test]
     fn file_stems_keep_document_numbers_readable() {
@@ -86,5 +167,41 @@ mod tests {
         assert_eq!(fold("ắ ằ ẳ ẵ ặ ơ ư"), "a a a a a o u");
         // Decomposed input (NFD) folds the same as precomposed (NFC).
         assert_eq!(fold("Nghi\u{0323} quye\u{0302}\u{0301}t"), "nghi quyet");
+    }
+
+    #[test]
+    fn a_heading_names_the_paper_past_the_motto_and_the_number() {
+        let l = |t: &str, h: f32| (t.to_string(), h);
+        let to_trinh = [
+            l("ỦY BAN NHÂN DÂN", 12.0),
+            l("TỈNH SƠN HÀ", 12.0),
+            l("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12.0),
+            l("Độc lập - Tự do - Hạnh phúc", 12.0),
+            l("Số: 45/TTr-UBND", 12.0),
+            l("Sơn Hà, ngày 20 tháng 11 năm 2026", 12.0),
+            l("TỜ TRÌNH", 15.0),
+            l("Về việc phân bổ kế hoạch đầu tư công năm 2026", 13.0),
+            l("Kính gửi: Hội đồng nhân dân tỉnh", 12.0),
+        ];
+        assert_eq!(
+            heading_title(&to_trinh, 120).as_deref(),
+            Some("Tờ trình về việc phân bổ kế hoạch đầu tư công năm 2026")
+        );
+        // One size throughout: the first line that names something.
+        let plain = [
+            l("Số: 12/BC-UBND", 11.0),
+            l("Báo cáo tình hình kinh tế – xã hội", 11.0),
+        ];
+        assert_eq!(
+            heading_title(&plain, 120).as_deref(),
+            Some("Báo cáo tình hình kinh tế – xã hội")
+        );
+        // Cut at a word.
+        let long = [l("Nghị quyết về việc phân bổ kế hoạch đầu tư công", 14.0)];
+        assert_eq!(
+            heading_title(&long, 24).as_deref(),
+            Some("Nghị quyết về việc phân")
+        );
+        assert_eq!(heading_title(&[l("  ", 12.0), l("12", 12.0)], 120), None);
     }
 }

@@ -186,7 +186,7 @@ pub enum AdminOp {
         /// Agenda number it belongs to.
         #[serde(default)]
         item: Option<String>,
-        /// Title (default: the PDF's own, then the file name).
+        /// Title (default: the PDF's own, then its first heading, then the file name).
         #[serde(default)]
         title: Option<String>,
         /// Who may read it.

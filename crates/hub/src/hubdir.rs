@@ -23,6 +23,7 @@
 
 use crate::lock::WriterLock;
 use crate::{new_id, HubError};
+use phonghop_core::text::heading_title;
 use phonghop_core::*;
 use phonghop_pdf::Analysis;
 use phonghop_store::{BlobStore, Store};
@@ -83,7 +84,8 @@ pub struct NewPaper<'a> {
     pub analysis: &'a Analysis,
     /// Agenda number it belongs to.
     pub item_number: Option<&'a str>,
-    /// Title; defaults to the PDF's title, then the file name.
+    /// Title; defaults to the PDF's title, then its first heading, then
+    /// the file name.
     pub title: Option<String>,
     /// Who may read it.
     pub confidentiality: Confidentiality,
@@ -522,6 +524,7 @@ impl HubDir {
             .title
             .clone()
             .or_else(|| paper.analysis.title().map(str::to_string))
+            .or_else(|| heading_title(&paper.analysis.first_lines(24), 160))
             .unwrap_or_else(|| file_stem(&paper.analysis.file_name));
         self.writable()?;
         let document = DocumentId::new(new_id("d"));
@@ -1124,6 +1127,47 @@ mod tests {
         for bad in ["", "0", "2.", "a", "1..2", "-1"] {
             assert!(parse_number(bad).is_err(), "{bad:?} must be refused");
         }
+    }
+
+    #[test]
+    fn a_paper_without_a_title_is_named_by_its_first_heading() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut hub = HubDir::init(&dir.path().join("hub")).unwrap();
+        let m = hub
+            .create_meeting(
+                NewMeeting {
+                    id: Some("kh12".into()),
+                    body: "HĐND tỉnh Sơn Hà".into(),
+                    title: "Kỳ họp thứ mười hai".into(),
+                    starts_at: None,
+                    place: None,
+                },
+                Timestamp(0),
+            )
+            .unwrap();
+        // Typeset by PDFium: a heading line, paragraphs, no /Title.
+        let pdf = dir.path().join("tt-45.pdf");
+        let font = phonghop_pdf::find_font().unwrap();
+        let heading = "Tờ trình về phân bổ vốn đầu tư công năm 2026";
+        let paras = vec!["Điều 1. Hội đồng nhân dân tỉnh xem xét, quyết định.".to_string()];
+        phonghop_pdf::render_text_pdf(heading, &paras, &font, &pdf).unwrap();
+        let analysis = phonghop_pdf::analyze(&pdf).unwrap();
+        assert_eq!(analysis.title(), None, "the fixture has no /Title");
+        let doc = hub
+            .add_paper(
+                m.as_str(),
+                NewPaper {
+                    file: &pdf,
+                    analysis: &analysis,
+                    item_number: None,
+                    title: None,
+                    confidentiality: Confidentiality::Members,
+                },
+                Timestamp(1),
+            )
+            .unwrap();
+        let title = &hub.meeting(m.as_str()).unwrap().documents[&doc].title;
+        assert_eq!(title, heading, "not the file name");
     }
 
     #[test]

@@ -60,6 +60,40 @@ impl Analysis {
             .map(str::trim)
             .filter(|t| !t.is_empty())
     }
+
+    /// The first `max` lines of the first page, each with the median
+    /// height of its letters in points (the type size, near enough): what
+    /// a title is read from when the metadata has none.
+    pub fn first_lines(&self, max: usize) -> Vec<(String, f32)> {
+        let Some(page) = self.pages.first() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut text = String::new();
+        let mut heights: Vec<f32> = Vec::new();
+        let mut flush = |text: &mut String, heights: &mut Vec<f32>| {
+            if !text.trim().is_empty() {
+                heights.sort_by(f32::total_cmp);
+                let h = heights.get(heights.len() / 2).copied().unwrap_or(0.0);
+                out.push((text.trim().to_string(), h));
+            }
+            text.clear();
+            heights.clear();
+        };
+        for (c, b) in page.text.chars().zip(page.boxes.iter()) {
+            if c == '\n' || c == '\r' {
+                flush(&mut text, &mut heights);
+                continue;
+            }
+            text.push(c);
+            if c.is_alphabetic() && b[3] > b[1] {
+                heights.push(b[3] - b[1]);
+            }
+        }
+        flush(&mut text, &mut heights);
+        out.truncate(max);
+        out
+    }
 }
 
 /// The document information dictionary (all optional).
