@@ -211,7 +211,7 @@ async fn flow(c: &Client, hub: &mut Hub, invite: &str, shots: &Path) -> Result<(
     let on_page = format!(
         "{}[data-page=\"{hit_page}\"] {}",
         tid("page"),
-        tid("hit-box")
+        tid("hit-current")
     );
     wait_css(c, &on_page).await?;
     // The hit is scrolled into the visible part of the window.
@@ -301,8 +301,10 @@ async fn text_run(c: &Client, page: u32) -> Result<((f64, f64), (f64, f64))> {
     let body = format!(
         "const spans = [...document.querySelectorAll('[data-testid=page][data-page=\"{page}\"] .text span[data-i]')];
          const top = 90, bottom = window.innerHeight - 110;
+         // Not under a bar laid over the page (the find bar, the tool bar).
+         const open = (s, r) => document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === s;
          const vis = spans.map(s => [s, s.getBoundingClientRect()])
-           .filter(([s, r]) => r.width > 1 && r.top > top && r.bottom < bottom && s.textContent.trim() !== '');
+           .filter(([s, r]) => r.width > 1 && r.top > top && r.bottom < bottom && s.textContent.trim() !== '' && open(s, r));
          for (let k = 0; k + 12 < vis.length; k++) {{
            const [, a] = vis[k], [, b] = vis[k + 12];
            if (Math.abs(a.top - b.top) < 2 && b.left > a.left)

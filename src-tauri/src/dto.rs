@@ -255,18 +255,19 @@ pub struct SearchHit {
     version: u32,
     page: u32,
     snippet: String,
-    boxes: Vec<[f32; 4]>,
+    /// The character boxes of every match on the page, in text order.
+    matches: Vec<Vec<[f32; 4]>>,
 }
 
-impl From<(phonghop_store::search::SearchHit, Vec<[f32; 4]>)> for SearchHit {
-    fn from((h, boxes): (phonghop_store::search::SearchHit, Vec<[f32; 4]>)) -> Self {
+impl From<phonghop_client::BoxedHit> for SearchHit {
+    fn from((h, matches): phonghop_client::BoxedHit) -> Self {
         SearchHit {
             meeting_id: h.meeting.to_string(),
             document_id: h.document.to_string(),
             version: h.version,
             page: h.page,
             snippet: h.snippet,
-            boxes,
+            matches,
         }
     }
 }

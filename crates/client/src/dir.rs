@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// A search hit with the character boxes to highlight.
-pub type BoxedHit = (phonghop_store::search::SearchHit, Vec<[f32; 4]>);
+pub type BoxedHit = (phonghop_store::search::SearchHit, Vec<Vec<[f32; 4]>>);
 
 /// What pairing established.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -750,8 +750,8 @@ impl ClientDir {
         Ok(analysis.pages)
     }
 
-    /// Full-text search over downloaded papers (Vietnamese-folded), with
-    /// the character boxes of each hit for highlighting.
+    /// Full-text search over downloaded papers (Vietnamese-folded): a hit
+    /// per page, with the character boxes of every match on it.
     pub fn search(
         &self,
         query: &str,
@@ -766,12 +766,20 @@ impl ClientDir {
                 .ok()
                 .and_then(|pages| pages.into_iter().nth(h.page as usize))
                 .map(|p| {
+                    // One list of boxes per match, in text order, so the
+                    // reader can step from match to match.
                     h.ranges
                         .iter()
-                        .flat_map(|&(a, b)| {
-                            p.boxes.get(a..b.min(p.boxes.len())).unwrap_or(&[]).to_vec()
+                        .map(|&(a, b)| {
+                            p.boxes
+                                .get(a..b.min(p.boxes.len()))
+                                .unwrap_or(&[])
+                                .iter()
+                                .filter(|bx| bx[2] > bx[0] && bx[3] > bx[1])
+                                .copied()
+                                .collect::<Vec<_>>()
                         })
-                        .filter(|bx| bx[2] > bx[0] && bx[3] > bx[1])
+                        .filter(|m| !m.is_empty())
                         .collect()
                 })
                 .unwrap_or_default();

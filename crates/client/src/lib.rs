@@ -17,8 +17,8 @@ mod sync;
 mod tls;
 
 pub use dir::{
-    ClientDir, Concern, LocalAnnotation, OutboxEntry, OutboxState, PageText, Pairing, PendingState,
-    Refusal,
+    BoxedHit, ClientDir, Concern, LocalAnnotation, OutboxEntry, OutboxState, PageText, Pairing,
+    PendingState, Refusal,
 };
 pub use error::ClientError;
 pub use sync::{Client, Connection, SyncProgress, SyncReport};

@@ -207,8 +207,25 @@ fn snippet(text: &[char], hit: Option<(usize, usize)>) -> String {
     let Some((a, b)) = hit else {
         return clean(&text[..text.len().min(2 * AROUND)]);
     };
-    let start = a.saturating_sub(AROUND);
-    let end = (b + AROUND).min(text.len());
+    // Cut at word boundaries: never half a word at either end.
+    let mut start = a.saturating_sub(AROUND);
+    if start > 0 && !text[start - 1].is_whitespace() {
+        while start < a && !text[start].is_whitespace() {
+            start += 1;
+        }
+    }
+    while start < a && text[start].is_whitespace() {
+        start += 1;
+    }
+    let mut end = (b + AROUND).min(text.len());
+    if end < text.len() && !text[end].is_whitespace() {
+        while end > b && !text[end - 1].is_whitespace() {
+            end -= 1;
+        }
+    }
+    while end > b && text[end - 1].is_whitespace() {
+        end -= 1;
+    }
     let mut s = String::new();
     if start > 0 {
         s.push('…');
@@ -275,5 +292,39 @@ mod tests {
             search(&conn, "  \"*( ", None, 10).unwrap().is_empty(),
             "syntax characters alone find nothing"
         );
+    }
+
+    #[test]
+    fn snippets_cut_at_word_boundaries_and_every_match_on_a_page_is_found() {
+        let conn = db();
+        let m = MeetingId::new("kh12");
+        // Words near the match grow by one character a page, so that a cut
+        // a fixed distance from the match lands inside a word on some page.
+        let pages: Vec<String> = (0..12)
+            .map(|k| {
+                format!(
+                    "Căn cứ Luật Tổ chức chính quyền địa phương; xét Tờ trình số \
+                     45/TTr-UBND {w} về phân bổ vốn đầu tư {w} công trung hạn giai \
+                     đoạn 2026-2030 của tỉnh; vốn đầu tư công năm 2026 được phân bổ \
+                     cho các dự án trọng điểm của tỉnh.",
+                    w = "Đ".repeat(k + 1)
+                )
+            })
+            .collect();
+        let refs: Vec<&str> = pages.iter().map(String::as_str).collect();
+        index_pages(&conn, &m, &DocumentId::new("d1"), 1, &refs).unwrap();
+        let hits = search(&conn, "von dau tu", Some(&m), 20).unwrap();
+        assert_eq!(hits.len(), pages.len());
+        for h in hits {
+            assert_eq!(h.ranges.len(), 2, "both matches on page {}", h.page);
+            let page = &pages[h.page as usize];
+            let words: Vec<&str> = page.split_whitespace().collect();
+            let snippet = h.snippet.replace(['«', '»'], "");
+            let inner = snippet.trim_start_matches('…').trim_end_matches('…');
+            let first = inner.split_whitespace().next().unwrap();
+            let last = inner.split_whitespace().last().unwrap();
+            assert!(words.contains(&first), "starts mid-word: {snippet:?}");
+            assert!(words.contains(&last), "ends mid-word: {snippet:?}");
+        }
     }
 }

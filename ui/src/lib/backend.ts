@@ -105,9 +105,10 @@ export interface SearchHit {
   version: number;
   /** 0-based. */
   page: number;
-  /** Context around the match; the match itself is wrapped in « ». */
+  /** Context around the first match, cut at words; the match itself is wrapped in « ». */
   snippet: string;
-  boxes: Box[];
+  /** The character boxes of every match on the page, in text order. */
+  matches: Box[][];
 }
 
 /** PDF points, origin bottom-left. */

@@ -712,6 +712,7 @@ export class DevBackend implements Backend {
         const starts: number[] = [];
         folded.reduce((acc, f, i) => ((starts[i] = acc), acc + f.length), 0);
         let from = 0;
+        let onPage: SearchHit | null = null;
         for (;;) {
           const at = flat.indexOf(q, from);
           if (at < 0 || hits.length > 50) break;
@@ -722,14 +723,19 @@ export class DevBackend implements Backend {
           const before = chars.slice(Math.max(0, first - 40), first).join("").replace(/\n/g, " ");
           const match = chars.slice(first, last).join("");
           const after = chars.slice(last, last + 40).join("").replace(/\n/g, " ");
-          hits.push({
+          if (onPage) {
+            onPage.matches.push(tp.boxes.slice(first, last));
+            continue;
+          }
+          onPage = {
             meetingId: p.meetingId,
             documentId: p.id,
             version: 1,
             page,
             snippet: `…${before}«${match}»${after}…`,
-            boxes: tp.boxes.slice(first, last),
-          });
+            matches: [tp.boxes.slice(first, last)],
+          };
+          hits.push(onPage);
         }
       });
     }

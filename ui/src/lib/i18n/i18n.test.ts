@@ -44,7 +44,8 @@ describe("translate", () => {
     expect(translate("en", "sec.import.summary", { count: 1 })).toBe("1 person will be added.");
     expect(translate("en", "sec.import.summary", { count: 60 })).toBe("60 people will be added.");
     expect(translate("en", "chair.guard.missing", { count: 1, eligible: 4 })).toBe("1 of 4 members has not voted.");
-    expect(translate("en", "search.count", { count: 0 })).toBe("0 results");
+    expect(translate("en", "search.count", { count: 1, pages: 1 })).toBe("1 result on 1 page");
+    expect(translate("en", "search.count", { count: 0, pages: 3 })).toBe("0 results on 3 pages");
     expect(translate("vi", "sec.import.summary", { count: 1 })).toBe("Sẽ thêm 1 người.");
   });
   it("fills placeholders and leaves unknown ones visible", () => {

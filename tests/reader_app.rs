@@ -1,0 +1,311 @@
+//! The reader as a delegate uses it, in the real app window:
+//!
+//! - the place survives every layout change: fit page, page by page and
+//!   back, and the toggles say which state is on (`aria-pressed`);
+//! - search works like a reader's find: every match on a page counts, the
+//!   find bar steps to the next and previous match (F3, Shift+F3) with the
+//!   result list kept and shown again;
+//! - the keyboard alone highlights the match shown (H) and places a note
+//!   (N); opening the thumbnails puts the focus on the current page's.
+
+use anyhow::{ensure, Context, Result};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use fantoccini::Client;
+use phonghop_tests::e2e::*;
+use std::path::Path;
+use std::time::Duration;
+
+const MEETING: &str = "son-ha-kh12";
+const PERSON: &str = "dai-bieu-1";
+const FLOW_LIMIT: Duration = Duration::from_secs(300);
+/// A long paper: every paragraph says "đầu tư công" once, so every page
+/// has several matches.
+const PARAGRAPHS: usize = 48;
+const NOTE: &str = "Ghi chú đặt bằng bàn phím";
+
+#[test]
+fn the_reader_keeps_its_place_steps_through_matches_and_works_from_the_keyboard() -> Result<()> {
+    let app = workspace_bin("phonghop-app", "phonghop-app")?;
+    let phonghop = workspace_bin("phonghop", "phonghop-cli")?;
+    tauri_driver()?;
+    let shots = screenshot_dir()?;
+    let tmp = tempfile::tempdir()?;
+    let hub_dir = tmp.path().join("hub");
+    let mut hub = Hub::demo(&phonghop, &hub_dir)?;
+    let long = phonghop_tests::papers::text_pdf(
+        &tmp.path().join("papers"),
+        "so-tay",
+        "sổ tay đại biểu",
+        PARAGRAPHS,
+    )?;
+    cli(
+        &phonghop,
+        [
+            "--data".as_ref(),
+            hub_dir.as_os_str(),
+            "paper".as_ref(),
+            "add".as_ref(),
+            "--meeting".as_ref(),
+            MEETING.as_ref(),
+            "--item".as_ref(),
+            "2".as_ref(),
+            long.as_os_str(),
+        ],
+    )?;
+    hub.start()?;
+    let invite = hub.invite(PERSON)?;
+    let xvfb = Xvfb::start()?;
+    let driver = Driver::start(
+        &xvfb.display,
+        &tmp.path().join("app"),
+        &tmp.path().join("home"),
+    )?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = rt.block_on(async {
+        let c = driver.session(&app).await?;
+        run_flow(
+            &[(&c, "reader-failure")],
+            FLOW_LIMIT,
+            &shots,
+            flow(&c, &invite, &shots),
+        )
+        .await
+    });
+    drop(driver);
+    drop(xvfb);
+    drop(hub);
+    result
+}
+
+/// Presses keys together (modifiers first), then lets them go.
+async fn press(c: &Client, keys: &[char]) -> Result<()> {
+    let mut a = KeyActions::new("keys".into());
+    for k in keys {
+        a = a.then(KeyAction::Down { value: *k });
+    }
+    for k in keys.iter().rev() {
+        a = a.then(KeyAction::Up { value: *k });
+    }
+    c.perform_actions(a).await.context("keys")?;
+    c.release_actions().await.context("release keys")?;
+    Ok(())
+}
+
+/// The page indicator says `page` (1-based) of `total`, and still does a
+/// moment later (a layout change that loses the place shows up late).
+async fn stays_on(c: &Client, page: u64, total: u64, after: &str) -> Result<()> {
+    let want = format!("{page} / {total}");
+    wait_text(c, &tid("page-indicator"), &want).await?;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let now = text_of(c, &tid("page-indicator")).await?;
+    ensure!(
+        now == want,
+        "after {after}: the reader shows {now}, not {want}"
+    );
+    Ok(())
+}
+
+/// Where the find's current match is: its page and its box on screen.
+async fn current_match(c: &Client) -> Result<(u64, Vec<f64>)> {
+    let v = wait_js(
+        c,
+        "the current match",
+        "const b = document.querySelector('[data-testid=hit-current]');
+         if (!b) return null;
+         const p = b.closest('[data-testid=page]');
+         const r = b.getBoundingClientRect();
+         return [Number(p.dataset.page), r.left, r.top, r.width, r.height];",
+    )
+    .await?;
+    let n: Vec<f64> = serde_json::from_value(v)?;
+    Ok((n[0] as u64, n[1..].to_vec()))
+}
+
+async fn flow(c: &Client, invite: &str, shots: &Path) -> Result<()> {
+    wait_css(c, &tid("join-input"))
+        .await?
+        .send_keys(invite)
+        .await?;
+    click(c, &tid("join-button")).await?;
+    click(
+        c,
+        &format!("{}[data-meeting-id=\"{MEETING}\"]", tid("meeting-item")),
+    )
+    .await?;
+    wait_attr(c, &tid("connection-badge"), "data-state", "synced").await?;
+    let long = paper_id(c, "Tờ trình so-tay").await?;
+    open_paper(c, &long).await?;
+    let total = wait_js(
+        c,
+        "the page count",
+        "const e = document.querySelector('[data-testid=page-indicator]'); \
+         const m = e && e.textContent.match(/\\/\\s*(\\d+)/); return m ? Number(m[1]) : 0;",
+    )
+    .await?
+    .as_u64()
+    .context("page count")?;
+    ensure!(
+        total >= 4,
+        "the long paper has {total} pages, want at least 4"
+    );
+
+    // --- the place survives fit, mode and back
+    let page = total - 1;
+    click(c, &tid("page-indicator")).await?;
+    let input = wait_css(c, &tid("page-input")).await?;
+    let enter: char = Key::Enter.into();
+    input.send_keys(&format!("{page}{enter}")).await?;
+    stays_on(c, page, total, "going to a page").await?;
+    for (toggle, on) in [
+        ("fit-toggle", "true"),
+        ("mode-toggle", "true"),
+        ("mode-toggle", "false"),
+        ("fit-toggle", "false"),
+    ] {
+        click(c, &tid(toggle)).await?;
+        wait_attr(c, &tid(toggle), "aria-pressed", on).await?;
+        stays_on(c, page, total, &format!("{toggle} → {on}")).await?;
+    }
+    // Zooming in keeps it too.
+    click(c, &tid("zoom-in")).await?;
+    stays_on(c, page, total, "zoom in").await?;
+
+    // --- thumbnails take the keyboard to the current page's
+    click(c, &tid("thumbnails-toggle")).await?;
+    wait_js(
+        c,
+        "focus on the current thumbnail",
+        &format!(
+            "const a = document.activeElement; return !!a && a.dataset.testid === 'thumbnail' \
+             && a.getAttribute('aria-current') === 'page' && a.dataset.page === '{}';",
+            page - 1
+        ),
+    )
+    .await?;
+    press(c, &[Key::Escape.into()]).await?;
+    wait_count(c, &tid("thumbnails"), 0).await?;
+
+    // --- find: "/" opens search, every match counts, F3 steps
+    press(c, &['/']).await?;
+    let q = wait_css(c, &tid("search-input")).await?;
+    q.send_keys("dau tu cong").await?;
+    wait_css(
+        c,
+        &format!("{}[data-document-id=\"{long}\"]", tid("search-result")),
+    )
+    .await?;
+    let counted = wait_js(
+        c,
+        "results with their match counts",
+        "const r = [...document.querySelectorAll('[data-testid=search-result]')];
+         return r.length ? [r.length, r.reduce((n, e) => n + Number(e.dataset.matches), 0)] : null;",
+    )
+    .await?;
+    let counted: Vec<u64> = serde_json::from_value(counted)?;
+    let (results, matches) = (counted[0], counted[1]);
+    ensure!(
+        matches > results,
+        "every match on a page counts: {matches} matches on {results} pages"
+    );
+    let first = wait_js(
+        c,
+        "the first result of the long paper",
+        &format!(
+            "const r = [...document.querySelectorAll('[data-testid=search-result]')]
+               .find(e => e.dataset.documentId === {long:?} && Number(e.dataset.matches) > 1);
+             return r ? Number(r.dataset.page) + 1 : 0;"
+        ),
+    )
+    .await?
+    .as_u64()
+    .context("page of the first result")?
+        - 1;
+    click(
+        c,
+        &format!(
+            "{}[data-document-id=\"{long}\"][data-page=\"{first}\"]",
+            tid("search-result")
+        ),
+    )
+    .await?;
+    wait_css(c, &tid("find-bar")).await?;
+    let at = |n: u64| format!("{n} / {matches}");
+    let pos = text_of(c, &tid("find-position")).await?;
+    let n0: u64 = pos
+        .split('/')
+        .next()
+        .and_then(|s| s.trim().parse().ok())
+        .with_context(|| format!("find position {pos:?}"))?;
+    let (p0, box0) = current_match(c).await?;
+    ensure!(
+        p0 == first,
+        "the match shown is on page {p0}, the result said {first}"
+    );
+    screenshot(c, shots, "reader-find").await?;
+    press(c, &[Key::F3.into()]).await?;
+    wait_text(c, &tid("find-position"), &at(n0 + 1)).await?;
+    let (p1, box1) = current_match(c).await?;
+    ensure!(
+        p1 == p0 && box1 != box0,
+        "F3 goes to the next match on the same page: page {p0} {box0:?} → page {p1} {box1:?}"
+    );
+    press(c, &[Key::Shift.into(), Key::F3.into()]).await?;
+    wait_text(c, &tid("find-position"), &at(n0)).await?;
+    click(c, &tid("find-next")).await?;
+    wait_text(c, &tid("find-position"), &at(n0 + 1)).await?;
+
+    // The list is kept: shown again with its query and results.
+    click(c, &tid("find-list")).await?;
+    let again = wait_css(c, &tid("search-input")).await?;
+    let value = again.prop("value").await?.unwrap_or_default();
+    ensure!(
+        value == "dau tu cong",
+        "the search panel lost its query: {value:?}"
+    );
+    wait_count(c, &tid("search-result"), results as usize).await?;
+    press(c, &[Key::Escape.into()]).await?;
+    wait_count(c, &tid("search-panel"), 0).await?;
+
+    // --- the keyboard alone: H highlights the match shown, N places a note
+    let marks = c
+        .find_all(fantoccini::Locator::Css(&tid("highlight-mark")))
+        .await?
+        .len();
+    c.execute(
+        "document.activeElement && document.activeElement.blur();",
+        vec![],
+    )
+    .await?;
+    press(c, &['h']).await?;
+    wait_count(c, &tid("highlight-mark"), marks + 1).await?;
+    let pins = c
+        .find_all(fantoccini::Locator::Css(&tid("note-pin")))
+        .await?
+        .len();
+    press(c, &['n']).await?;
+    let area = wait_css(c, &tid("note-text")).await?;
+    wait_js(
+        c,
+        "the note editor has the focus",
+        "return document.activeElement && document.activeElement.dataset.testid === 'note-text';",
+    )
+    .await?;
+    area.send_keys(NOTE).await?;
+    click(c, &tid("note-save")).await?;
+    wait_count(c, &tid("note-pin"), pins + 1).await?;
+    screenshot(c, shots, "reader-keyboard").await?;
+
+    // Escape closes the find bar; the marks stay.
+    c.execute(
+        "document.activeElement && document.activeElement.blur();",
+        vec![],
+    )
+    .await?;
+    press(c, &[Key::Escape.into()]).await?;
+    wait_count(c, &tid("find-bar"), 0).await?;
+    wait_count(c, &tid("hit-current"), 0).await?;
+    Ok(())
+}
