@@ -195,10 +195,16 @@ async fn flow(c: &Client, s: &Client, invite: &str, port: u16, shots: &Path) -> 
     ensure!(shown == "ok", "no invite: {shown}");
     click(s, &tid("tab-meetings")).await?;
     click(s, &tid("meeting-new")).await?;
-    set_value(s, &tid("meeting-body"), "HĐND tỉnh Sơn Hà").await?;
-    set_value(s, &tid("meeting-title"), "Kỳ họp thứ mười ba").await?;
+    // A committee's meeting: its words, not a council's ("phiên họp",
+    // "thành viên"; the layout must hold with them too).
+    set_value(s, &tid("meeting-body"), "UBND huyện Yên Lạc").await?;
+    set_value(s, &tid("meeting-title"), "Phiên họp thường kỳ tháng 12").await?;
     click(s, &tid("meeting-save")).await?;
     wait_css(s, &tid("meeting-status")).await?;
+    wait_text(s, &tid("meeting-publish"), "Phát hành cho thành viên").await?;
+    set_value(s, &tid("meeting-body"), "HĐND huyện Yên Lạc").await?;
+    wait_text(s, &tid("meeting-publish"), "Phát hành cho đại biểu").await?;
+    set_value(s, &tid("meeting-body"), "UBND huyện Yên Lạc").await?;
     for size in LAYOUT_SIZES {
         resize(s, size.0, size.1).await?;
         click(s, &tid("tab-meetings")).await?;

@@ -382,9 +382,19 @@ async fn flow(
         "a refused file changed the meeting:\n{before}\n---\n{after}"
     );
 
-    // --- the inbox folder shown on screen: a PDF saved there is attached by
-    // the embedded hub (analysed by the app's own `pdf analyze-worker`).
-    let inbox = text_of(s, &format!("{} code", tid("inbox-path"))).await?;
+    // --- the inbox folder (opened from the screen, never shown as a path):
+    // a PDF saved there is attached by the embedded hub (analysed by the
+    // app's own `pdf analyze-worker`).
+    let inbox = wait_css(s, &tid("inbox-open"))
+        .await?
+        .attr("data-path")
+        .await?
+        .context("the inbox button names no folder")?;
+    let shown = text_of(s, "body").await?;
+    ensure!(
+        !shown.contains(&inbox),
+        "the inbox path is shown on screen: {inbox}"
+    );
     ensure!(Path::new(&inbox).is_dir(), "inbox {inbox} is not a folder");
     let dropped = phonghop_tests::papers::text_pdf(
         &sec_data.join("staging"),
@@ -552,6 +562,8 @@ fn secretariat_works_on_a_running_headless_hub() -> Result<()> {
         let s = driver.session(&app).await?;
         let flow = async {
             click(&s, &tid("open-secretariat")).await?;
+            // For the technical staff: folded away until asked for.
+            click(&s, &format!("{} summary", tid("hub-attach-section"))).await?;
             // A folder that is no hub: refused, named.
             set_value(
                 &s,

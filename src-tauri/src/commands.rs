@@ -266,9 +266,50 @@ pub async fn export_annotated(
         let day = chrono_day(now());
         let watermark = format!("Bản của đại biểu {me} — {day}");
         phonghop_pdf::export_annotated(&d.blobs().path(&v.sha256), &dst, &notes, Some(&watermark))?;
-        Ok(dst.display().to_string())
+        // The name only: the window offers "show in folder", never a path.
+        Ok(dst
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default())
     })
     .await
+}
+
+/// Shows an exported copy (by its file name, as `export_annotated` gave
+/// it) selected in the system's file manager.
+#[tauri::command]
+pub async fn show_export(state: State<'_, AppState>, name: String) -> Res<()> {
+    let dir = state.data.join("exports");
+    let plain = std::path::Path::new(&name)
+        .file_name()
+        .is_some_and(|n| n == name.as_str());
+    if !plain {
+        return Err(CmdError::new(
+            "bad_name",
+            format!("'{name}' is not the name of an exported copy"),
+        ));
+    }
+    show_in_folder(dir.join(name)).await
+}
+
+/// Selects a file or folder in the system's file manager (off the async
+/// runtime: the Linux way is a blocking D-Bus call).
+pub(crate) async fn show_in_folder(path: std::path::PathBuf) -> Res<()> {
+    if !path.exists() {
+        return Err(CmdError::new(
+            "not_found",
+            format!("{} no longer exists", path.display()),
+        ));
+    }
+    let shown = path.clone();
+    tokio::task::spawn_blocking(move || tauri_plugin_opener::reveal_item_in_dir(&shown))
+        .await
+        .map_err(|e| CmdError::new("show_in_folder", e.to_string()))?
+        .map_err(|e| {
+            // No file manager answered (no desktop session, none installed):
+            // the place itself, so the person can still find it.
+            CmdError::new("show_in_folder", format!("{e} — {}", path.display()))
+        })
 }
 
 /// dd/mm/yyyy in Vietnam time, without a date crate (civil-from-days).

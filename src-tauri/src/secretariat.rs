@@ -762,6 +762,21 @@ pub async fn sec_overview(sec: State<'_, Secretariat>) -> Res<SecOverview> {
     sec.read(|h| Ok(overview(h))).await
 }
 
+/// Shows a meeting's inbox folder in the system's file manager (made if
+/// missing): the secretary drops PDFs there instead of reading a path.
+#[tauri::command]
+pub async fn sec_show_inbox(sec: State<'_, Secretariat>, meeting_id: String) -> Res<()> {
+    let dir = sec
+        .read(move |h| {
+            h.meeting(&meeting_id)?;
+            Ok(h.root().join("inbox").join(&meeting_id))
+        })
+        .await?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CmdError::new("io", format!("{}: {e}", dir.display())))?;
+    crate::commands::show_in_folder(dir).await
+}
+
 /// Meeting details as the editor sends them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -50,6 +50,7 @@ describe("TauriBackend", () => {
     await b.saveAnnotation("m1", annotation);
     await b.deleteAnnotation("m1", "a_1");
     expect(await b.exportAnnotated("m1", "d1", 2)).toBe("/tmp/x.pdf");
+    await b.showExport("x.pdf");
     await b.getSession("m1");
     await b.sessionCommand("m1", { type: "cast_ballot", poll: "poll_1", choice: 0 });
     await b.commandState("c-1");
@@ -68,6 +69,7 @@ describe("TauriBackend", () => {
       { command: "save_annotation", args: { meetingId: "m1", annotation } },
       { command: "delete_annotation", args: { meetingId: "m1", annotationId: "a_1" } },
       { command: "export_annotated", args: { meetingId: "m1", documentId: "d1", version: 2 } },
+      { command: "show_export", args: { name: "x.pdf" } },
       { command: "get_session", args: { meetingId: "m1" } },
       { command: "session_command", args: { meetingId: "m1", action: { type: "cast_ballot", poll: "poll_1", choice: 0 } } },
       { command: "command_state", args: { commandId: "c-1" } },

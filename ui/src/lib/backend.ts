@@ -406,8 +406,10 @@ export interface Backend {
   /** Adds or edits (by id). Returns the stored view with its delivery state. */
   saveAnnotation(meetingId: string, annotation: AnnotationView): Promise<AnnotationView>;
   deleteAnnotation(meetingId: string, annotationId: string): Promise<void>;
-  /** Writes the annotated copy and returns its path. */
+  /** Writes the annotated copy and returns its file name (shown, with "show in folder"). */
   exportAnnotated(meetingId: string, documentId: string, version: number): Promise<string>;
+  /** Shows an exported copy, by its file name, in the system's file manager. */
+  showExport(name: string): Promise<void>;
   /** The session as I see it (refreshed on `meeting-changed`). */
   getSession(meetingId: string): Promise<SessionView>;
   /** The draft minutes as this device's copy of the log has them (read-only). */
@@ -498,6 +500,9 @@ export class TauriBackend implements Backend {
   }
   exportAnnotated(meetingId: string, documentId: string, version: number): Promise<string> {
     return this.#call("export_annotated", { meetingId, documentId, version });
+  }
+  showExport(name: string): Promise<void> {
+    return this.#call("show_export", { name });
   }
   getMinutes(meetingId: string): Promise<Minutes> {
     return this.#call("get_minutes", { meetingId });

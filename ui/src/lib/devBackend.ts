@@ -809,8 +809,10 @@ export class DevBackend implements Backend {
   }
 
   async exportAnnotated(_meetingId: string, documentId: string, version: number): Promise<string> {
-    return `/home/daibieu/Tài liệu/Phonghop/${documentId}-v${version}-ghi-chu.pdf`;
+    return `${documentId} (v${version}, ghi chú).pdf`;
   }
+
+  async showExport(_name: string): Promise<void> {}
 
   async on<E extends BackendEventName>(event: E, handler: (payload: BackendEvents[E]) => void): Promise<Unsubscribe> {
     const set = this.#listeners.get(event) ?? new Set();

@@ -162,6 +162,8 @@ export interface SecretariatApi {
   /** Works on the folder of a `phonghop hub` running on this computer. */
   attachHub(folder: string): Promise<SecStatus>;
   overview(): Promise<SecOverview>;
+  /** Shows the meeting's inbox folder in the system's file manager. */
+  showInbox(meeting: string): Promise<void>;
   /** Returns the meeting's id (new or edited). */
   saveMeeting(form: MeetingForm): Promise<string>;
   /** Adds at the end of `parent`'s items; returns the new number. */
@@ -227,6 +229,9 @@ export class TauriSecretariat implements SecretariatApi {
   }
   overview() {
     return this.#call<SecOverview>("sec_overview");
+  }
+  showInbox(meeting: string) {
+    return this.#call<void>("sec_show_inbox", { meetingId: meeting });
   }
   saveMeeting(form: MeetingForm) {
     return this.#call<string>("sec_save_meeting", { form });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PollView, SessionView, SpeakerView } from "../../lib/backend";
 import vi from "../../lib/i18n/vi.json";
+import { translate } from "../../lib/i18n";
 import {
   MORE_THAN_HALF_OF_ALL,
   TWO_THIRDS_OF_ALL,
@@ -217,7 +218,8 @@ describe("glossary", () => {
     expect(vi["session.requestSpeak"].toLowerCase()).toBe("đăng ký phát biểu");
     expect(vi["chair.giveFloor"].toLowerCase()).toBe("mời phát biểu");
     expect(vi["session.follow"].toLowerCase()).toBe("theo chủ tọa");
-    expect(vi["chair.quorumMet"].toLowerCase()).toBe("đủ số đại biểu dự họp");
+    // A council's words (the body decides: {{member}} is "thành viên" for a committee).
+    expect(translate("vi", "chair.quorumMet", undefined, "council").toLowerCase()).toBe("đủ số đại biểu dự họp");
     expect(vi["vote.passed"].toLowerCase()).toBe("thông qua");
     expect(vi["vote.notPassed"].toLowerCase()).toBe("không thông qua");
     expect(vi["rule.secret"].toLowerCase()).toBe("bỏ phiếu kín");

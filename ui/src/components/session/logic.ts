@@ -2,19 +2,25 @@
 // templates. No Svelte, no backend: unit-tested in logic.test.ts.
 
 import type { MajorityRule, PollView, SessionView, SpeakerView, Threshold } from "../../lib/backend";
-import { translate, type Locale, type MessageKey } from "../../lib/i18n";
+import { translate, type BodyKind, type Locale, type MessageKey, type Params } from "../../lib/i18n";
+
+/** A language, and the body whose words it uses (a council's by default). */
+export type Lang = Locale | { locale: Locale; body: BodyKind };
+const localeOf = (lang: Lang): Locale => (typeof lang === "string" ? lang : lang.locale);
+const tr = (lang: Lang, key: MessageKey, params?: Params) =>
+  typeof lang === "string" ? translate(lang, key, params) : translate(lang.locale, key, params, lang.body);
 
 export const MORE_THAN_HALF_OF_ALL: MajorityRule = { base: "all_members", threshold: { kind: "more_than_half" }, quorum: null };
 export const TWO_THIRDS_OF_ALL: MajorityRule = { base: "all_members", threshold: { kind: "at_least_two_thirds" }, quorum: null };
 
-function thresholdText(locale: Locale, th: Threshold): string {
+function thresholdText(locale: Lang, th: Threshold): string {
   switch (th.kind) {
     case "more_than_half":
-      return translate(locale, "rule.threshold.more_than_half");
+      return tr(locale, "rule.threshold.more_than_half");
     case "at_least_two_thirds":
-      return translate(locale, "rule.threshold.at_least_two_thirds");
+      return tr(locale, "rule.threshold.at_least_two_thirds");
     case "fraction":
-      return translate(locale, th.strict ? "rule.threshold.more_than" : "rule.threshold.at_least", {
+      return tr(locale, th.strict ? "rule.threshold.more_than" : "rule.threshold.at_least", {
         n: th.numerator,
         d: th.denominator,
       });
@@ -22,10 +28,10 @@ function thresholdText(locale: Locale, th: Threshold): string {
 }
 
 /** "quá nửa tổng số đại biểu · Công khai" (the quorum, if any, in between). */
-export function ruleText(locale: Locale, rule: MajorityRule, secret: boolean): string {
-  const parts = [`${thresholdText(locale, rule.threshold)} ${translate(locale, `rule.base.${rule.base}`)}`];
-  if (rule.quorum) parts.push(translate(locale, "rule.quorum", { threshold: thresholdText(locale, rule.quorum) }));
-  parts.push(translate(locale, secret ? "rule.secret" : "rule.named"));
+export function ruleText(locale: Lang, rule: MajorityRule, secret: boolean): string {
+  const parts = [`${thresholdText(locale, rule.threshold)} ${tr(locale, `rule.base.${rule.base}`)}`];
+  if (rule.quorum) parts.push(tr(locale, "rule.quorum", { threshold: thresholdText(locale, rule.quorum) }));
+  parts.push(tr(locale, secret ? "rule.secret" : "rule.named"));
   return parts.join(" · ");
 }
 
@@ -39,28 +45,28 @@ export function percent(locale: Locale, count: number, base: number): string {
 }
 
 /** "Tán thành 38 (76% của 50 đại biểu) → THÔNG QUA", or null while the poll is not closed. */
-export function resultText(locale: Locale, poll: Pick<PollView, "options" | "outcome" | "rule">): string | null {
+export function resultText(locale: Lang, poll: Pick<PollView, "options" | "outcome" | "rule">): string | null {
   const o = poll.outcome;
   if (!o) return null;
-  const verdict = translate(locale, o.passed ? "vote.passed" : "vote.notPassed");
-  const line = translate(locale, "vote.result", {
+  const verdict = tr(locale, o.passed ? "vote.passed" : "vote.notPassed");
+  const line = tr(locale, "vote.result", {
     option: poll.options[0] ?? "",
     count: o.approve,
-    percent: percent(locale, o.approve, o.baseCount),
-    base: translate(locale, `vote.base.${poll.rule.base}`, { n: o.baseCount }),
+    percent: percent(localeOf(locale), o.approve, o.baseCount),
+    base: tr(locale, `vote.base.${poll.rule.base}`, { n: o.baseCount }),
     verdict,
   });
-  return o.quorumMet ? line : `${line} · ${translate(locale, "vote.noQuorum")}`;
+  return o.quorumMet ? line : `${line} · ${tr(locale, "vote.noQuorum")}`;
 }
 
 /** "Không tán thành 1 (25%) · Không biểu quyết 0 (0%)": the options after the approving one, with their share of the rule's base. */
-export function otherCountsText(locale: Locale, poll: Pick<PollView, "options" | "counts" | "outcome">): string {
+export function otherCountsText(locale: Lang, poll: Pick<PollView, "options" | "counts" | "outcome">): string {
   const base = poll.outcome?.baseCount ?? 0;
   return poll.options
     .slice(1)
     .map((o, i) => {
       const n = poll.counts?.[i + 1] ?? 0;
-      return `${o} ${n} (${percent(locale, n, base)})`;
+      return `${o} ${n} (${percent(localeOf(locale), n, base)})`;
     })
     .join(" · ");
 }
@@ -204,17 +210,17 @@ export function needsConfirmation(g: ChairGuard): boolean {
 }
 
 /** The confirmation's lines, most important first. */
-export function guardLines(locale: Locale, g: ChairGuard): string[] {
+export function guardLines(locale: Lang, g: ChairGuard): string[] {
   const lines: string[] = [];
   if (g.missing > 0) {
     lines.push(
       g.missingNames.length > 0
-        ? translate(locale, "chair.guard.missingNamed", { count: g.missing, eligible: g.eligible, names: g.missingNames.join(", ") })
-        : translate(locale, "chair.guard.missing", { count: g.missing, eligible: g.eligible }),
+        ? tr(locale, "chair.guard.missingNamed", { count: g.missing, eligible: g.eligible, names: g.missingNames.join(", ") })
+        : tr(locale, "chair.guard.missing", { count: g.missing, eligible: g.eligible }),
     );
   }
   if (g.belowQuorum) {
-    lines.push(translate(locale, "chair.guard.belowQuorum", { present: g.present, total: g.total, required: g.required }));
+    lines.push(tr(locale, "chair.guard.belowQuorum", { present: g.present, total: g.total, required: g.required }));
   }
   return lines;
 }

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import vi from "./vi.json";
 import en from "./en.json";
-import { translate } from "./index";
+import { bodyKind, TERM_NAMES, translate } from "./index";
 
-const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+// `{{session}}` and the like are the body's words, not placeholders.
+const placeholders = (s: string) => [...s.replace(/\{\{\w+\}\}/g, "").matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
 describe("message files", () => {
   it("vi.json and en.json have exactly the same keys", () => {
@@ -14,6 +15,28 @@ describe("message files", () => {
     for (const [key, text] of Object.entries(vi)) {
       expect(placeholders(en[key as keyof typeof en]), `placeholders of ${key}`).toEqual(placeholders(text));
     }
+  });
+
+  it("uses only the body's words it knows", () => {
+    for (const file of [vi, en]) {
+      for (const [key, text] of Object.entries(file)) {
+        for (const m of text.matchAll(/\{\{(\w+)\}\}/g)) expect(TERM_NAMES, `${key}: {{${m[1]}}}`).toContain(m[1]?.toLowerCase());
+      }
+    }
+  });
+
+  it("speaks of a council's sessions and delegates, a committee's meetings and members", () => {
+    expect(bodyKind("HĐND tỉnh Sơn Hà khóa XI")).toBe("council");
+    expect(bodyKind("Hội đồng nhân dân huyện Yên Lạc")).toBe("council");
+    expect(bodyKind("UBND tỉnh Sơn Hà")).toBe("committee");
+    expect(bodyKind("Ủy ban nhân dân thành phố")).toBe("committee");
+    expect(bodyKind("Ban chỉ đạo")).toBe("other");
+    expect(translate("vi", "chair.startSession", undefined, "council")).toBe("Khai mạc kỳ họp");
+    expect(translate("vi", "chair.startSession", undefined, "committee")).toBe("Khai mạc phiên họp");
+    expect(translate("vi", "chair.attendance", { present: 3, total: 5 }, "committee")).toBe("Điểm danh: 3/5 thành viên");
+    expect(translate("vi", "sec.role.delegate", undefined, "committee")).toBe("Thành viên");
+    expect(translate("en", "chair.notVotedCount", { count: 1 }, "council")).toBe("Not yet voted: 1 delegate");
+    expect(translate("en", "chair.notVotedCount", { count: 2 }, "committee")).toBe("Not yet voted: 2 members");
   });
 
   it("every message is non-empty and in Unicode NFC (tone marks precomposed)", () => {

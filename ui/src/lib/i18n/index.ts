@@ -20,6 +20,49 @@ export function isMessageKey(key: string): key is MessageKey {
   return Object.hasOwn(vi, key);
 }
 
+/**
+ * What kind of body meets: a People's Council (HĐND) holds sessions of
+ * delegates ("kỳ họp", "đại biểu"), a People's Committee (UBND) meetings
+ * of members ("phiên họp", "thành viên"). Messages say `{{session}}`,
+ * `{{member}}`, `{{members}}` (capitalised: `{{Session}}` …) and get the
+ * body's words.
+ */
+export type BodyKind = "council" | "committee" | "other";
+
+const TERMS: Record<Locale, Record<BodyKind, Record<string, string>>> = {
+  vi: {
+    council: { session: "kỳ họp", member: "đại biểu", members: "đại biểu" },
+    committee: { session: "phiên họp", member: "thành viên", members: "thành viên" },
+    other: { session: "cuộc họp", member: "thành viên", members: "thành viên" },
+  },
+  en: {
+    council: { session: "session", member: "delegate", members: "delegates" },
+    committee: { session: "meeting", member: "member", members: "members" },
+    other: { session: "meeting", member: "member", members: "members" },
+  },
+};
+export const TERM_NAMES = Object.keys(TERMS.vi.council);
+
+/** The kind of body from its name: "HĐND tỉnh Sơn Hà", "Ủy ban nhân dân huyện …". */
+export function bodyKind(body: string): BodyKind {
+  const f = body
+    .normalize("NFD")
+    .replace(/\p{M}/gu, "")
+    .replace(/[đĐ]/g, "d")
+    .toLowerCase();
+  if (/\bhdnd\b|hoi dong nhan dan/.test(f)) return "council";
+  if (/\bubnd\b|uy ban nhan dan/.test(f)) return "committee";
+  return "other";
+}
+
+function withTerms(locale: Locale, body: BodyKind, text: string): string {
+  return text.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => {
+    const word = TERMS[locale][body][name.toLowerCase()];
+    if (word === undefined) return whole;
+    return name[0] === name[0]?.toUpperCase() ? word.charAt(0).toUpperCase() + word.slice(1) : word;
+  });
+}
+
 /** Plural categories through the platform's rules (Vietnamese has one form). */
 const pluralRules: Record<Locale, Intl.PluralRules> = {
   vi: new Intl.PluralRules("vi"),
@@ -32,8 +75,8 @@ const pluralRules: Record<Locale, Intl.PluralRules> = {
  * by the locale's plural rules ("1 person", "2 people"); `other` is the
  * fallback.
  */
-export function translate(locale: Locale, key: MessageKey, params?: Params): string {
-  const template = messages[locale][key] ?? messages.vi[key] ?? key;
+export function translate(locale: Locale, key: MessageKey, params?: Params, body: BodyKind = "council"): string {
+  const template = withTerms(locale, body, messages[locale][key] ?? messages.vi[key] ?? key);
   if (!params) return template;
   return template
     .replace(/\{(\w+):([^{}]*)\}/g, (whole, name: string, forms: string) => {

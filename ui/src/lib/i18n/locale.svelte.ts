@@ -3,7 +3,7 @@
 // when the language is switched.
 
 import { toBackendError } from "../backend";
-import { formatBytes, isMessageKey, translate, type Locale, type MessageKey, type Params } from "./index";
+import { bodyKind, formatBytes, isMessageKey, translate, type BodyKind, type Locale, type MessageKey, type Params } from "./index";
 
 const STORAGE_KEY = "phonghop.locale";
 
@@ -15,7 +15,13 @@ function initialLocale(): Locale {
   }
 }
 
-export const i18n = $state<{ locale: Locale }>({ locale: initialLocale() });
+export const i18n = $state<{ locale: Locale; body: BodyKind }>({ locale: initialLocale(), body: "council" });
+
+/** The body of the meeting on screen decides the words ("kỳ họp" or "phiên họp"). */
+export function setBody(body: string): void {
+  const kind = bodyKind(body);
+  if (i18n.body !== kind) i18n.body = kind;
+}
 
 export function setLocale(locale: Locale): void {
   i18n.locale = locale;
@@ -28,7 +34,7 @@ export function setLocale(locale: Locale): void {
 }
 
 export function t(key: MessageKey, params?: Params): string {
-  return translate(i18n.locale, key, params);
+  return translate(i18n.locale, key, params, i18n.body);
 }
 
 export function bytes(n: number): string {
