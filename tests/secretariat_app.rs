@@ -94,6 +94,25 @@ async fn flow(
     shots: &Path,
 ) -> Result<()> {
     // --- this app becomes the hub
+    // --- before the hub is there, something else answers at its address
+    // (this computer's address on the room's network, the hub's port) with
+    // a certificate of its own. A device given a code and that address
+    // refuses it before sending anything but the binding request.
+    let host = phonghop_hub::serving::lan_address().unwrap_or_else(|| "127.0.0.1".into());
+    let at: std::net::SocketAddr = format!("{host}:{port}").parse()?;
+    const GUESS: &str = "7K3M-Q9TZ-X2CV-HJ4R";
+    let blind = phonghop_tests::stand_in::StandIn::blind_at(at, GUESS)?;
+    wait_css(d, &tid("join-input"))
+        .await?
+        .send_keys(GUESS)
+        .await?;
+    set_value(d, &tid("join-address"), &at.to_string()).await?;
+    click(d, &tid("join-button")).await?;
+    wait_attr(d, &tid("join-error"), "data-code", "certificate_mismatch").await?;
+    blind.received_only_the_binding(GUESS)?;
+    drop(blind);
+    wait_css(d, &tid("join-input")).await?.clear().await?;
+
     click(s, &tid("open-secretariat")).await?;
     set_value(s, &tid("hub-port"), &port.to_string()).await?;
     // On the room's network: TLS with the hub's own certificate.
@@ -456,10 +475,10 @@ async fn flow(
     let scanned = qr_text(s, &tid("invite-qr")).await?;
     ensure!(scanned == invite, "the QR code reads {scanned:?}");
 
-    // The delegate types the short code. First at a stand-in's address (a
+    // The delegate types the short code. First at a relay's address (a
     // certificate of its own, holding the proof the real hub gives for its
-    // own certificate, as a relay would): refused, and all the stand-in got
-    // is the binding request, never the code.
+    // own certificate): refused, and all the relay got is the binding
+    // request, never the code.
     let real_cert = std::fs::read(
         sec_data
             .join("secretariat-hub")

@@ -23,14 +23,25 @@ pub struct StandIn {
 }
 
 impl StandIn {
-    /// Starts one for invite `code`, relaying proofs for the real hub's
-    /// certificate `real_cert_der`.
+    /// Starts one on a port of its own for invite `code`, relaying proofs
+    /// for the real hub's certificate `real_cert_der`.
     pub fn start(code: &str, real_cert_der: &[u8]) -> Result<StandIn> {
+        Self::serve("127.0.0.1:0".parse()?, code, Some(real_cert_der))
+    }
+
+    /// Starts one at `addr` — the address the real hub will have, taken
+    /// before the hub is there. It has no real hub to relay from, so its
+    /// proofs are guesses.
+    pub fn blind_at(addr: SocketAddr, code: &str) -> Result<StandIn> {
+        Self::serve(addr, code, None)
+    }
+
+    fn serve(addr: SocketAddr, code: &str, real_cert_der: Option<&[u8]>) -> Result<StandIn> {
         let canonical =
             canonical_code(code).ok_or_else(|| anyhow::anyhow!("not a code: {code}"))?;
         let dir = tempfile::tempdir()?;
         let cert = HubCert::load_or_create(dir.path())?;
-        let real_sha: [u8; 32] = phonghop_core::Hash::of(real_cert_der).0;
+        let real_sha: Option<[u8; 32]> = real_cert_der.map(|d| phonghop_core::Hash::of(d).0);
         let hash = code_hash(&canonical);
         let seen: Arc<Mutex<Vec<String>>> = Arc::default();
         let log = seen.clone();
@@ -49,8 +60,12 @@ impl StandIn {
                     Ok(b) if path == "/v1/pair/bind" => {
                         let mut nonce = [0u8; 32];
                         let _ = hex::decode_to_slice(&b.nonce, &mut nonce);
+                        let proof = match real_sha {
+                            Some(real) => bind_proof(&hash, &nonce, &real).to_vec(),
+                            None => phonghop_core::Hash::of(&nonce).0.to_vec(),
+                        };
                         axum::Json(BindResponse {
-                            proof: hex::encode(bind_proof(&hash, &nonce, &real_sha)),
+                            proof: hex::encode(proof),
                         })
                         .into_response()
                     }
@@ -58,7 +73,7 @@ impl StandIn {
                 }
             }
         });
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let listener = std::net::TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let tls = axum_server::tls_rustls::RustlsConfig::from_config(cert.server_config()?);
         let task = tokio::spawn(
