@@ -56,10 +56,13 @@ fn the_reader_keeps_its_place_steps_through_matches_and_works_from_the_keyboard(
     hub.start()?;
     let invite = hub.invite(PERSON)?;
     let xvfb = Xvfb::start()?;
-    let driver = Driver::start(
+    // The desktop's file manager, on a bus of the test's own.
+    let files = phonghop_tests::file_manager::FileManager::start()?;
+    let driver = Driver::start_with(
         &xvfb.display,
         &tmp.path().join("app"),
         &tmp.path().join("home"),
+        &[("DBUS_SESSION_BUS_ADDRESS", files.bus_address())],
     )?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -70,7 +73,7 @@ fn the_reader_keeps_its_place_steps_through_matches_and_works_from_the_keyboard(
             &[(&c, "reader-failure")],
             FLOW_LIMIT,
             &shots,
-            flow(&c, &invite, &shots),
+            flow(&c, &invite, &shots, &files),
         )
         .await
     });
@@ -124,7 +127,12 @@ async fn current_match(c: &Client) -> Result<(u64, Vec<f64>)> {
     Ok((n[0] as u64, n[1..].to_vec()))
 }
 
-async fn flow(c: &Client, invite: &str, shots: &Path) -> Result<()> {
+async fn flow(
+    c: &Client,
+    invite: &str,
+    shots: &Path,
+    files: &phonghop_tests::file_manager::FileManager,
+) -> Result<()> {
     wait_css(c, &tid("join-input"))
         .await?
         .send_keys(invite)
@@ -298,6 +306,28 @@ async fn flow(c: &Client, invite: &str, shots: &Path) -> Result<()> {
     wait_count(c, &tid("note-pin"), pins + 1).await?;
     screenshot(c, shots, "reader-keyboard").await?;
 
+    // --- the annotated copy: named, never a path, shown in its folder
+    click(c, &tid("notes-toggle")).await?;
+    click(c, &tid("export-annotated")).await?;
+    let toast = text_of(c, &tid("toast")).await?;
+    ensure!(
+        toast.contains(".pdf") && !toast.contains('/'),
+        "the export toast must name the file, not a path: {toast:?}"
+    );
+    click(c, &tid("toast-action")).await?;
+    let uri = files
+        .wait_shown(
+            "the annotated copy",
+            |u| u.starts_with("file://") && u.contains("/exports/") && u.ends_with(".pdf"),
+            Duration::from_secs(15),
+        )
+        .await?;
+    let path = percent_decode(uri.trim_start_matches("file://"));
+    let head =
+        std::fs::read(&path).with_context(|| format!("the file shown is not there: {path}"))?;
+    ensure!(head.starts_with(b"%PDF"), "{path} is not a PDF");
+    click(c, &tid("notes-toggle")).await?;
+
     // Escape closes the find bar; the marks stay.
     c.execute(
         "document.activeElement && document.activeElement.blur();",
@@ -308,4 +338,23 @@ async fn flow(c: &Client, invite: &str, shots: &Path) -> Result<()> {
     wait_count(c, &tid("find-bar"), 0).await?;
     wait_count(c, &tid("hit-current"), 0).await?;
     Ok(())
+}
+
+/// A `file://` URI's path, percent-decoded (UTF-8).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

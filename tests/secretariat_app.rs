@@ -53,7 +53,14 @@ fn secretariat_builds_publishes_and_a_delegate_receives_it() -> Result<()> {
 
     let xvfb = Xvfb::start()?;
     let sec_data = tmp.path().join("secretariat");
-    let sec_driver = Driver::start(&xvfb.display, &sec_data, &tmp.path().join("home-s"))?;
+    // The desktop's file manager, on a bus of the test's own.
+    let files = phonghop_tests::file_manager::FileManager::start()?;
+    let sec_driver = Driver::start_with(
+        &xvfb.display,
+        &sec_data,
+        &tmp.path().join("home-s"),
+        &[("DBUS_SESSION_BUS_ADDRESS", files.bus_address())],
+    )?;
     let del_driver = Driver::start(
         &xvfb.display,
         &tmp.path().join("delegate"),
@@ -72,7 +79,9 @@ fn secretariat_builds_publishes_and_a_delegate_receives_it() -> Result<()> {
             ],
             FLOW_LIMIT,
             &shots,
-            flow(&s, &d, port, &paper, &damaged, &sec_data, &phonghop, &shots),
+            flow(
+                &s, &d, port, &paper, &damaged, &sec_data, &phonghop, &shots, &files,
+            ),
         )
         .await
     });
@@ -92,6 +101,7 @@ async fn flow(
     sec_data: &Path,
     phonghop: &Path,
     shots: &Path,
+    files: &phonghop_tests::file_manager::FileManager,
 ) -> Result<()> {
     // --- this app becomes the hub
     // --- before the hub is there, something else answers at its address
@@ -414,6 +424,16 @@ async fn flow(
         !shown.contains(&inbox),
         "the inbox path is shown on screen: {inbox}"
     );
+    // The button opens it in the desktop's file manager.
+    click(s, &tid("inbox-open")).await?;
+    let want = format!("/inbox/{meeting}");
+    files
+        .wait_shown(
+            "the meeting's inbox folder",
+            |u| u.starts_with("file://") && u.ends_with(&want),
+            Duration::from_secs(15),
+        )
+        .await?;
     ensure!(Path::new(&inbox).is_dir(), "inbox {inbox} is not a folder");
     let dropped = phonghop_tests::papers::text_pdf(
         &sec_data.join("staging"),

@@ -14,6 +14,8 @@
 //! - [`stand_in`]: a hub's stand-in holding a relayed binding proof.
 
 pub mod e2e;
+#[cfg(target_os = "linux")]
+pub mod file_manager;
 pub mod hub;
 pub mod papers;
 pub mod proxy;

@@ -402,6 +402,17 @@ impl Driver {
     /// Starts tauri-driver; the app it launches gets `DISPLAY`, its own
     /// `PHONGHOP_APP_DATA` and private XDG folders (window state, WebKit caches).
     pub fn start(display: &str, app_data: &Path, home: &Path) -> Result<Driver> {
+        Driver::start_with(display, app_data, home, &[])
+    }
+
+    /// [`Driver::start`], with more environment for the app (a private
+    /// D-Bus session bus, say).
+    pub fn start_with(
+        display: &str,
+        app_data: &Path,
+        home: &Path,
+        env: &[(&str, &str)],
+    ) -> Result<Driver> {
         let exe = tauri_driver()?;
         ensure!(
             Path::new("/usr/bin/WebKitWebDriver").is_file(),
@@ -432,6 +443,7 @@ impl Driver {
             .env("RUST_LOG", "warn")
             // No accessibility bus under Xvfb: keep GTK from looking for one.
             .env("NO_AT_BRIDGE", "1")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
