@@ -485,6 +485,15 @@ async fn flow(
     .await?;
     let invite = text_of(s, &tid("invite-text")).await?;
     let code = text_of(s, &tid("invite-code")).await?;
+    // Still there after a look at the meetings: the secretary reads it out
+    // while a delegate types.
+    click(s, &tid("tab-meetings")).await?;
+    click(s, &tid("tab-people")).await?;
+    let again = text_of(s, &tid("invite-code")).await?;
+    ensure!(
+        again == code,
+        "the invite on screen changed from {code} to {again} after a tab change"
+    );
     ensure!(
         invite == format!("phonghop:{code}@{lan}"),
         "invite {invite}, code {code}, served at {lan}"
