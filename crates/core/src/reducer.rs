@@ -120,7 +120,7 @@ impl ReduceError {
 }
 
 /// What an applied event changed, for incremental projections.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Touched {
     /// A body row.
     Body(BodyId),

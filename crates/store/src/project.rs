@@ -7,16 +7,41 @@
 
 use phonghop_core::reducer::Touched;
 use phonghop_core::State;
+use phonghop_core::{MeetingId, PollId};
 use rusqlite::{params, Connection};
 use serde::Serialize;
+use std::collections::HashSet;
 
 fn json<T: Serialize + ?Sized>(v: &T) -> rusqlite::Result<String> {
     serde_json::to_string(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
 /// Writes the touched rows. Runs inside the caller's transaction.
+/// Writes what `touched` names as the state now has it: each row once,
+/// however often the batch touched it, and a poll's counts once however
+/// many ballots landed (a device applying a live batch of 50 ballots wrote
+/// the same counts 50 times).
 pub(crate) fn write(conn: &Connection, state: &State, touched: &[Touched]) -> rusqlite::Result<()> {
+    let mut seen: HashSet<&Touched> = HashSet::with_capacity(touched.len());
+    let mut counted: HashSet<(&MeetingId, &PollId)> = HashSet::new();
     for t in touched {
+        if !seen.insert(t) {
+            continue;
+        }
+        if let Touched::Vote(mid, pid, _) = t {
+            if counted.insert((mid, pid)) {
+                if let Some(p) = state.meetings.get(mid).and_then(|m| m.polls.get(pid)) {
+                    conn.prepare_cached(
+                        "UPDATE polls SET counts = ?3 WHERE meeting = ?1 AND id = ?2",
+                    )?
+                    .execute(params![
+                        mid.as_str(),
+                        pid.as_str(),
+                        json(&p.counts)?
+                    ])?;
+                }
+            }
+        }
         write_one(conn, state, t)?;
     }
     Ok(())
@@ -227,10 +252,9 @@ fn write_one(conn: &Connection, state: &State, t: &Touched) -> rusqlite::Result<
                 ])?;
             }
         }
+        // The counts: once per write (`write`).
         Touched::Vote(mid, pid, person) => {
             if let Some(p) = state.meetings.get(mid).and_then(|m| m.polls.get(pid)) {
-                conn.prepare_cached("UPDATE polls SET counts = ?3 WHERE meeting = ?1 AND id = ?2")?
-                    .execute(params![mid.as_str(), pid.as_str(), json(&p.counts)?])?;
                 if let Some(person) = person {
                     if let Some(choice) = p.named.get(person) {
                         conn.prepare_cached(

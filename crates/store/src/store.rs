@@ -608,9 +608,12 @@ impl Store {
         let err = sqlite_err(&path);
         let tx = self.conn.transaction().map_err(&err)?;
         let mut failure = None;
+        // The projection rows are written once for the whole batch, after
+        // every entry is applied: the state then holds each row's last value.
+        let mut touched = Vec::new();
         for (entry, ev) in fresh {
             let res = match ev {
-                Some(ev) => match apply_and_write(&tx, &mut self.state, entry, ev) {
+                Some(ev) => match apply_entry(&tx, &mut self.state, entry, ev, &mut touched) {
                     Err(Failure::Reduce(refusal)) => {
                         // Nothing changed in the state (the reducer checks
                         // before it changes): keep the entry, set it aside.
@@ -625,6 +628,11 @@ impl Store {
             if let Err(e) = res {
                 failure = Some(e.with_path(&path));
                 break;
+            }
+        }
+        if failure.is_none() {
+            if let Err(e) = project::write(&tx, &self.state, &touched) {
+                failure = Some(Failure::Sql(e).with_path(&path));
             }
         }
         let outcome = match failure {
@@ -1014,6 +1022,19 @@ fn quarantine(
         refusal.to_string()
     ])?;
     Ok(())
+}
+
+/// Applies one entry and stores it; what it touched is added to `touched`
+/// for the caller to project.
+fn apply_entry(
+    tx: &Connection,
+    state: &mut State,
+    entry: &LogEntry,
+    ev: &Event,
+    touched: &mut Vec<phonghop_core::reducer::Touched>,
+) -> Result<(), Failure> {
+    touched.extend(state.apply(&entry.log, ev).map_err(Failure::Reduce)?);
+    insert_entry(tx, entry).map_err(Failure::Sql)
 }
 
 fn apply_and_write(
