@@ -133,16 +133,7 @@ async fn flow(
     shots: &Path,
     files: &phonghop_tests::file_manager::FileManager,
 ) -> Result<()> {
-    wait_css(c, &tid("join-input"))
-        .await?
-        .send_keys(invite)
-        .await?;
-    click(c, &tid("join-button")).await?;
-    click(
-        c,
-        &format!("{}[data-meeting-id=\"{MEETING}\"]", tid("meeting-item")),
-    )
-    .await?;
+    join_and_open(c, invite, MEETING).await?;
     wait_attr(c, &tid("connection-badge"), "data-state", "synced").await?;
     let long = paper_id(c, "Tờ trình so-tay").await?;
     open_paper(c, &long).await?;

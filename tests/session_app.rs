@@ -427,17 +427,9 @@ async fn session(
 /// Join screen → invite → the meeting, every paper downloaded.
 async fn join(w: &Window, invite: &str) -> Result<()> {
     let c = &w.c;
-    wait_css(c, &tid("join-input"))
-        .await?
-        .send_keys(invite)
-        .await?;
-    click(c, &tid("join-button")).await?;
-    click(
-        c,
-        &format!("{}[data-meeting-id=\"{MEETING}\"]", tid("meeting-item")),
-    )
-    .await
-    .with_context(|| format!("{}: the meeting after joining", w.label()))?;
+    join_and_open(c, invite, MEETING)
+        .await
+        .with_context(|| w.label())?;
     wait_css(c, &tid("agenda-item")).await?;
     wait_attr(c, &tid("connection-badge"), "data-state", "synced")
         .await

@@ -1129,10 +1129,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_paper_without_a_title_is_named_by_its_first_heading() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut hub = HubDir::init(&dir.path().join("hub")).unwrap();
+    /// A new hub folder under `dir` with one meeting, "kh12".
+    fn hub_with_meeting(dir: &Path) -> (HubDir, MeetingId) {
+        let mut hub = HubDir::init(&dir.join("hub")).unwrap();
         let m = hub
             .create_meeting(
                 NewMeeting {
@@ -1145,6 +1144,13 @@ mod tests {
                 Timestamp(0),
             )
             .unwrap();
+        (hub, m)
+    }
+
+    #[test]
+    fn a_paper_without_a_title_is_named_by_its_first_heading() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut hub, m) = hub_with_meeting(dir.path());
         // Typeset by PDFium: a heading line, paragraphs, no /Title.
         let pdf = dir.path().join("tt-45.pdf");
         let font = phonghop_pdf::find_font().unwrap();
@@ -1173,19 +1179,7 @@ mod tests {
     #[test]
     fn agenda_by_number_refuses_duplicates_and_gaps() {
         let dir = tempfile::tempdir().unwrap();
-        let mut hub = HubDir::init(&dir.path().join("hub")).unwrap();
-        let m = hub
-            .create_meeting(
-                NewMeeting {
-                    id: Some("kh12".into()),
-                    body: "HĐND tỉnh Sơn Hà".into(),
-                    title: "Kỳ họp thứ mười hai".into(),
-                    starts_at: None,
-                    place: None,
-                },
-                Timestamp(0),
-            )
-            .unwrap();
+        let (mut hub, m) = hub_with_meeting(dir.path());
         hub.add_agenda_item(m.as_str(), "1", "Khai mạc", None, Some(15))
             .unwrap();
         hub.add_agenda_item(m.as_str(), "2", "Nghị quyết", None, None)

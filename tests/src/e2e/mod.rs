@@ -602,6 +602,22 @@ pub async fn click(c: &Client, css: &str) -> Result<()> {
     }
 }
 
+/// The join screen: types `invite`, joins, and opens `meeting` from the
+/// list that follows.
+pub async fn join_and_open(c: &Client, invite: &str, meeting: &str) -> Result<()> {
+    wait_css(c, &tid("join-input"))
+        .await?
+        .send_keys(invite)
+        .await?;
+    click(c, &tid("join-button")).await?;
+    click(
+        c,
+        &format!("{}[data-meeting-id=\"{meeting}\"]", tid("meeting-item")),
+    )
+    .await
+    .context("the meeting after joining")
+}
+
 /// The trimmed text of the first element matching `css` (waiting for it).
 pub async fn text_of(c: &Client, css: &str) -> Result<String> {
     wait_css(c, css).await?;
