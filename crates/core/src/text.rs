@@ -60,6 +60,51 @@ pub fn file_stem(title: &str, max: usize) -> String {
     }
 }
 
+/// The words a body uses for its sittings and its members: a People's
+/// Council (HĐND) holds "kỳ họp" of "đại biểu", a People's Committee
+/// (UBND) "phiên họp" of "thành viên"; any other body "cuộc họp" of
+/// "thành viên". Read from the body's name, as the interface does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyWords {
+    /// "kỳ họp", "phiên họp", "cuộc họp".
+    pub session: &'static str,
+    /// "đại biểu", "thành viên".
+    pub member: &'static str,
+}
+
+impl BodyWords {
+    /// The words of the body named `body` ("HĐND tỉnh Sơn Hà", "Ủy ban
+    /// nhân dân huyện …").
+    pub fn of(body: &str) -> BodyWords {
+        let f = fold(body);
+        let has_word = |w: &str| f.split(|c: char| !c.is_alphanumeric()).any(|x| x == w);
+        if has_word("hdnd") || f.contains("hoi dong nhan dan") {
+            BodyWords {
+                session: "kỳ họp",
+                member: "đại biểu",
+            }
+        } else if has_word("ubnd") || f.contains("uy ban nhan dan") {
+            BodyWords {
+                session: "phiên họp",
+                member: "thành viên",
+            }
+        } else {
+            BodyWords {
+                session: "cuộc họp",
+                member: "thành viên",
+            }
+        }
+    }
+}
+
+/// "kỳ họp" → "Kỳ họp".
+pub fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 /// A paper's title read from the top of its first page, for a PDF whose
 /// metadata has none: `lines` are the page's first lines with their glyph
 /// height, in reading order.
@@ -143,7 +188,7 @@ fn lower_first(t: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{file_stem, fold, heading_title};
+    use super::{capitalized, file_stem, fold, heading_title, BodyWords};
 
     #[test]
     fn file_stems_keep_document_numbers_readable() {
@@ -203,5 +248,21 @@ mod tests {
             Some("Nghị quyết về việc phân")
         );
         assert_eq!(heading_title(&[l("  ", 12.0), l("12", 12.0)], 120), None);
+    }
+
+    #[test]
+    fn a_council_holds_sessions_of_delegates_a_committee_meetings_of_members() {
+        assert_eq!(BodyWords::of("HĐND tỉnh Sơn Hà khóa XI").session, "kỳ họp");
+        assert_eq!(
+            BodyWords::of("Hội đồng nhân dân huyện Yên Lạc").member,
+            "đại biểu"
+        );
+        assert_eq!(BodyWords::of("UBND tỉnh Sơn Hà").session, "phiên họp");
+        assert_eq!(
+            BodyWords::of("Ủy ban nhân dân thành phố").member,
+            "thành viên"
+        );
+        assert_eq!(BodyWords::of("Ban chỉ đạo").session, "cuộc họp");
+        assert_eq!(capitalized("kỳ họp"), "Kỳ họp");
     }
 }

@@ -10,6 +10,7 @@
 
 use crate::{HubDir, HubError};
 use phonghop_core::reducer::{Directory, MeetingState, QuorumOverride};
+use phonghop_core::text::{capitalized, BodyWords};
 use phonghop_core::vote::{Base, MajorityRule, QuorumAction, Threshold};
 use phonghop_core::*;
 use std::path::{Path, PathBuf};
@@ -32,13 +33,15 @@ pub struct MinutesFiles {
     pub pages: u32,
 }
 
-/// A rule in the words of a resolution: "quá nửa tổng số đại biểu".
-pub fn rule_in_words(rule: &MajorityRule) -> String {
+/// A rule in the words of a resolution: "quá nửa tổng số đại biểu" (the
+/// body's word for its members).
+pub fn rule_in_words(rule: &MajorityRule, w: BodyWords) -> String {
     let share = share_in_words(rule.threshold);
+    let member = w.member;
     let base = match rule.base {
-        Base::AllMembers => "tổng số đại biểu",
-        Base::Present => "số đại biểu có mặt",
-        Base::VotesCast => "số phiếu biểu quyết",
+        Base::AllMembers => format!("tổng số {member}"),
+        Base::Present => format!("số {member} có mặt"),
+        Base::VotesCast => "số phiếu biểu quyết".to_string(),
     };
     let mut s = format!("tán thành {share} {base}");
     if let Some(q) = rule.quorum {
@@ -51,7 +54,7 @@ pub fn rule_in_words(rule: &MajorityRule) -> String {
                 ..
             } => format!("{numerator}/{denominator}"),
         };
-        s.push_str(&format!("; cần {q} tổng số đại biểu có mặt"));
+        s.push_str(&format!("; cần {q} tổng số {member} có mặt"));
     }
     s
 }
@@ -73,17 +76,18 @@ fn share_in_words(t: Threshold) -> String {
 }
 
 /// One quorum override, as the minutes record it.
-fn override_in_words(dir: &Directory, o: &QuorumOverride) -> String {
+fn override_in_words(dir: &Directory, o: &QuorumOverride, w: BodyWords) -> String {
     let what = match &o.action {
-        QuorumAction::StartSession => "khai mạc kỳ họp",
-        QuorumAction::OpenPoll { .. } => "mở biểu quyết",
-        QuorumAction::ClosePoll { .. } => "kết thúc biểu quyết",
+        QuorumAction::StartSession => format!("khai mạc {}", w.session),
+        QuorumAction::OpenPoll { .. } => "mở biểu quyết".to_string(),
+        QuorumAction::ClosePoll { .. } => "kết thúc biểu quyết".to_string(),
     };
     format!(
-        "Lúc {}, chủ tọa {} quyết định {what} khi chưa đủ số đại biểu có mặt theo quy định \
+        "Lúc {}, chủ tọa {} quyết định {what} khi chưa đủ số {} có mặt theo quy định \
          (có mặt {}/{}; cần {}).",
         vn_time(o.at),
         name(dir, &o.by),
+        w.member,
         o.count.present,
         o.count.voting,
         o.count.required
@@ -92,11 +96,11 @@ fn override_in_words(dir: &Directory, o: &QuorumOverride) -> String {
 
 /// "THÔNG QUA", "KHÔNG THÔNG QUA" (with the reason when it is the
 /// quorum), or "CHƯA KẾT THÚC" for a poll not closed yet.
-pub fn outcome_in_words(p: &Poll) -> String {
+pub fn outcome_in_words(p: &Poll, w: BodyWords) -> String {
     match p.outcome {
         None => "CHƯA KẾT THÚC".into(),
         Some(o) if o.passed => "THÔNG QUA".into(),
-        Some(o) if !o.quorum_met => "KHÔNG THÔNG QUA (không đủ số đại biểu có mặt)".into(),
+        Some(o) if !o.quorum_met => format!("KHÔNG THÔNG QUA (không đủ số {} có mặt)", w.member),
         Some(_) => "KHÔNG THÔNG QUA".into(),
     }
 }
@@ -139,12 +143,14 @@ fn polls_in_order<'a>(m: &'a MeetingState, order: &[PollId]) -> Vec<&'a Poll> {
 /// The results table: one line per poll. UTF-8 with a BOM (so spreadsheet
 /// programs read the diacritics), comma-separated, quoted where needed.
 pub fn results_csv(m: &MeetingState, order: &[PollId]) -> String {
+    let w = BodyWords::of(&m.body);
+    let member = w.member;
     let mut out = String::from("\u{feff}");
-    out.push_str(
-        "STT,Mã biểu quyết,Nội dung,Hình thức,Quy tắc,Tổng số đại biểu,Có mặt khi mở,\
+    out.push_str(&format!(
+        "STT,Mã biểu quyết,Nội dung,Hình thức,Quy tắc,Tổng số {member},Có mặt khi mở,\
          Tán thành,Không tán thành,Không biểu quyết,Tổng số phiếu,Số phiếu tán thành cần đạt,\
-         Tỷ lệ tán thành/tổng số đại biểu,Kết quả\r\n",
-    );
+         Tỷ lệ tán thành/tổng số {member},Kết quả\r\n",
+    ));
     for (i, p) in polls_in_order(m, order).iter().enumerate() {
         let count = |k: usize| p.counts.get(k).copied().unwrap_or(0);
         let cast: u32 = p.counts.iter().sum();
@@ -162,7 +168,7 @@ pub fn results_csv(m: &MeetingState, order: &[PollId]) -> String {
                 "Công khai"
             }
             .to_string(),
-            rule_in_words(&p.rule),
+            rule_in_words(&p.rule, w),
             p.eligible.len().to_string(),
             p.present_at_open.to_string(),
             count(0).to_string(),
@@ -171,7 +177,7 @@ pub fn results_csv(m: &MeetingState, order: &[PollId]) -> String {
             cast.to_string(),
             required,
             percent(count(0), p.eligible.len()),
-            outcome_in_words(p),
+            outcome_in_words(p, w),
         ];
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.push_str(&line.join(","));
@@ -205,6 +211,8 @@ fn vn_time(t: Timestamp) -> String {
 /// Title and paragraphs of the draft minutes.
 pub fn minutes_text(m: &MeetingState, dir: &Directory, order: &[PollId]) -> (String, Vec<String>) {
     let title = format!("BIÊN BẢN {} (DỰ THẢO)", m.title.to_uppercase());
+    let w = BodyWords::of(&m.body);
+    let (session, member) = (w.session, w.member);
     let mut p = vec![m.body.clone()];
     if let Some(t) = m.starts_at {
         p.push(format!("Thời gian: {} (giờ Việt Nam)", vn_time(t)));
@@ -213,7 +221,7 @@ pub fn minutes_text(m: &MeetingState, dir: &Directory, order: &[PollId]) -> (Str
         p.push(format!("Địa điểm: {place}"));
     }
 
-    p.push("I. CHƯƠNG TRÌNH KỲ HỌP".into());
+    p.push(format!("I. CHƯƠNG TRÌNH {}", session.to_uppercase()));
     for n in m.numbered_agenda() {
         let mut line = format!("{}{}. {}", "    ".repeat(n.depth), n.number, n.item.title);
         if let Some(who) = &n.item.presenter {
@@ -235,7 +243,7 @@ pub fn minutes_text(m: &MeetingState, dir: &Directory, order: &[PollId]) -> (Str
         .map(|v| name(dir, &v.person))
         .collect();
     p.push(format!(
-        "Tổng số đại biểu: {}; có mặt (đã điểm danh): {}; vắng mặt: {}.",
+        "Tổng số {member}: {}; có mặt (đã điểm danh): {}; vắng mặt: {}.",
         voters.len(),
         present.len(),
         absent.len()
@@ -247,11 +255,15 @@ pub fn minutes_text(m: &MeetingState, dir: &Directory, order: &[PollId]) -> (Str
         p.push(format!("Thư ký: {}.", name(dir, &sec.person)));
     }
     if !absent.is_empty() {
-        p.push(format!("Đại biểu vắng mặt: {}.", absent.join(", ")));
+        p.push(format!(
+            "{} vắng mặt: {}.",
+            capitalized(member),
+            absent.join(", ")
+        ));
     }
     let q = share_in_words(m.rules.quorum);
     p.push(format!(
-        "Điều kiện tiến hành: có {q} tổng số đại biểu có mặt ({} đại biểu).",
+        "Điều kiện tiến hành: có {q} tổng số {member} có mặt ({} {member}).",
         m.rules
             .quorum
             .required(u32::try_from(voters.len()).unwrap_or(u32::MAX))
@@ -261,13 +273,16 @@ pub fn minutes_text(m: &MeetingState, dir: &Directory, order: &[PollId]) -> (Str
         .iter()
         .filter(|o| o.action == QuorumAction::StartSession)
     {
-        p.push(override_in_words(dir, o));
+        p.push(override_in_words(dir, o, w));
     }
 
     p.push("III. KẾT QUẢ BIỂU QUYẾT".into());
     let polls = polls_in_order(m, order);
     if polls.is_empty() {
-        p.push("Kỳ họp không có nội dung biểu quyết.".into());
+        p.push(format!(
+            "{} không có nội dung biểu quyết.",
+            capitalized(session)
+        ));
     }
     for (i, poll) in polls.iter().enumerate() {
         p.push(format!("{}. {}", i + 1, poll.question));
@@ -286,18 +301,18 @@ pub fn minutes_text(m: &MeetingState, dir: &Directory, order: &[PollId]) -> (Str
             } else {
                 "biểu quyết công khai"
             },
-            rule_in_words(&poll.rule)
+            rule_in_words(&poll.rule, w)
         ));
         let total = poll.eligible.len();
         let counts: Vec<String> = poll
             .options
             .iter()
             .zip(&poll.counts)
-            .map(|(o, n)| format!("{o}: {n} ({} tổng số đại biểu)", percent(*n, total)))
+            .map(|(o, n)| format!("{o}: {n} ({} tổng số {member})", percent(*n, total)))
             .collect();
         let cast: u32 = poll.counts.iter().sum();
         p.push(format!(
-            "Tổng số đại biểu: {total}; có mặt khi biểu quyết: {}; số phiếu: {cast}. {}.",
+            "Tổng số {member}: {total}; có mặt khi biểu quyết: {}; số phiếu: {cast}. {}.",
             poll.present_at_open,
             counts.join("; ")
         ));
@@ -305,16 +320,16 @@ pub fn minutes_text(m: &MeetingState, dir: &Directory, order: &[PollId]) -> (Str
             matches!(&o.action, QuorumAction::OpenPoll { poll: x } | QuorumAction::ClosePoll { poll: x }
                 if x == &poll.id)
         }) {
-            p.push(override_in_words(dir, o));
+            p.push(override_in_words(dir, o, w));
         }
         match poll.outcome {
             Some(o) => p.push(format!(
                 "Cần {} phiếu tán thành; đạt {}. Kết quả: {}.",
                 o.required,
                 o.approve,
-                outcome_in_words(poll)
+                outcome_in_words(poll, w)
             )),
-            None => p.push(format!("Kết quả: {}.", outcome_in_words(poll))),
+            None => p.push(format!("Kết quả: {}.", outcome_in_words(poll, w))),
         }
         if !poll.secret && !poll.named.is_empty() {
             for (k, option) in poll.options.iter().enumerate() {
@@ -343,16 +358,15 @@ pub fn minutes_text(m: &MeetingState, dir: &Directory, order: &[PollId]) -> (Str
             }
         } else if poll.secret {
             p.push(format!(
-                "Bỏ phiếu kín: {} đại biểu đã bỏ phiếu; phiếu không ghi tên người bỏ.",
+                "Bỏ phiếu kín: {} {member} đã bỏ phiếu; phiếu không ghi tên người bỏ.",
                 poll.turnout.len()
             ));
         }
     }
-    p.push(
-        "Dự thảo do Phonghop lập từ nhật ký kỳ họp đã ký số (kiểm tra lại bằng `phonghop audit`); \
-         thư ký kỳ họp kiểm tra, bổ sung trước khi trình chủ tọa ký."
-            .into(),
-    );
+    p.push(format!(
+        "Dự thảo do Phonghop lập từ nhật ký {session} đã ký số (kiểm tra lại bằng `phonghop audit`); \
+         thư ký {session} kiểm tra, bổ sung trước khi trình chủ tọa ký."
+    ));
     (title, p)
 }
 
@@ -591,8 +605,13 @@ mod tests {
             ..MajorityRule::MORE_THAN_HALF_OF_ALL
         };
         assert_eq!(
-            rule_in_words(&q),
+            rule_in_words(&q, BodyWords::of("HĐND tỉnh Sơn Hà")),
             "tán thành quá nửa tổng số đại biểu; cần ít nhất hai phần ba tổng số đại biểu có mặt"
+        );
+        // A committee's minutes speak of its members.
+        assert_eq!(
+            rule_in_words(&q, BodyWords::of("UBND tỉnh Sơn Hà")),
+            "tán thành quá nửa tổng số thành viên; cần ít nhất hai phần ba tổng số thành viên có mặt"
         );
         assert_eq!(csv_field("a,b \"c\""), "\"a,b \"\"c\"\"\"");
     }
