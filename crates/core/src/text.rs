@@ -171,11 +171,7 @@ pub fn heading_title(lines: &[(String, f32)], max: usize) -> Option<String> {
 
 /// "TỜ TRÌNH" → "Tờ trình".
 fn sentence_case(t: &str) -> String {
-    let lower = t.to_lowercase();
-    let mut c = lower.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
+    capitalized(&t.to_lowercase())
 }
 
 /// "Về việc …" → "về việc …" (a subject after its document kind).
