@@ -554,7 +554,6 @@ fn paper_dto(state: &reducer::State, d: &Document) -> SecPaper {
 
 fn overview(hub: &HubDir) -> SecOverview {
     let state = hub.store().state();
-    let inbox = hub.root().join("inbox");
     let mut meetings: Vec<SecMeeting> = state
         .meetings
         .values()
@@ -615,7 +614,7 @@ fn overview(hub: &HubDir) -> SecOverview {
                         role: role_code(x.role).into(),
                     })
                     .collect(),
-                inbox: inbox.join(m.id.as_str()).display().to_string(),
+                inbox: hub.inbox(m.id.as_str()).display().to_string(),
             }
         })
         .collect();
@@ -769,7 +768,7 @@ pub async fn sec_show_inbox(sec: State<'_, Secretariat>, meeting_id: String) -> 
     let dir = sec
         .read(move |h| {
             h.meeting(&meeting_id)?;
-            Ok(h.root().join("inbox").join(&meeting_id))
+            Ok(h.inbox(&meeting_id))
         })
         .await?;
     std::fs::create_dir_all(&dir)

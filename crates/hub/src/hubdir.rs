@@ -240,6 +240,12 @@ impl HubDir {
         &self.root
     }
 
+    /// The folder the secretary may save a meeting's PDFs into (the inbox
+    /// watcher attaches them): `inbox/<meeting>` under the hub folder.
+    pub fn inbox(&self, meeting: &str) -> PathBuf {
+        inbox_root(&self.root).join(meeting)
+    }
+
     /// The store (read access).
     pub fn store(&self) -> &Store {
         &self.store
@@ -1115,6 +1121,11 @@ pub(crate) fn read_key(path: &Path) -> Result<SecretKey, HubError> {
         reason: "not 64 hex digits".into(),
     })?;
     Ok(SecretKey::from_seed(seed))
+}
+
+/// The inbox folder of the hub folder `data`: one folder per meeting in it.
+pub fn inbox_root(data: &Path) -> PathBuf {
+    data.join("inbox")
 }
 
 #[cfg(test)]

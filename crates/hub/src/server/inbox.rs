@@ -41,7 +41,7 @@ pub(crate) fn start(
     shared: Arc<Shared>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<InboxGuard, HubError> {
-    let root = shared.config.data.join("inbox");
+    let root = crate::hubdir::inbox_root(&shared.config.data);
     std::fs::create_dir_all(&root).map_err(|source| HubError::Io {
         path: root.clone(),
         source,
