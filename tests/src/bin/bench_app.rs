@@ -8,9 +8,14 @@
 //!   frame painted after it, in page-by-page mode, over N turns of a big
 //!   paper (median, p95, max);
 //! - idle memory of the app's process tree (the app, WebKit's web and
-//!   network processes) with that paper open: RSS and PSS.
+//!   network processes) with that paper open: RSS and PSS, after the open,
+//!   after the timed turns and after `--long-turns` turns in all;
+//! - the same memory figures for Evince (a reader people already use) on
+//!   the same file, window size (fit width) and display, in the same run,
+//!   turned with `xdotool` ("n", next page).
 //!
-//! Usage: bench-app --pdf FILE [--turns 50] [--starts 5] [--idle-secs 10]
+//! Usage: bench-app --pdf FILE [--turns 50] [--long-turns 300] [--starts 5]
+//! [--idle-secs 10] [--no-evince]
 
 use anyhow::{bail, ensure, Context, Result};
 use fantoccini::{Client, Locator};
@@ -25,6 +30,8 @@ const BIG_TITLE: &str = "Phụ lục đo hiệu năng";
 struct Args {
     pdf: PathBuf,
     turns: u32,
+    long_turns: u32,
+    evince: bool,
     starts: u32,
     idle: Duration,
 }
@@ -33,6 +40,8 @@ fn args() -> Result<Args> {
     let mut a = Args {
         pdf: PathBuf::new(),
         turns: 50,
+        long_turns: 300,
+        evince: true,
         starts: 5,
         idle: Duration::from_secs(10),
     };
@@ -42,10 +51,12 @@ fn args() -> Result<Args> {
         match k.as_str() {
             "--pdf" => a.pdf = PathBuf::from(v()?),
             "--turns" => a.turns = v()?.parse()?,
+            "--long-turns" => a.long_turns = v()?.parse()?,
+            "--no-evince" => a.evince = false,
             "--starts" => a.starts = v()?.parse()?,
             "--idle-secs" => a.idle = Duration::from_secs(v()?.parse()?),
             "-h" | "--help" => {
-                println!("usage: bench-app --pdf FILE [--turns 50] [--starts 5] [--idle-secs 10]");
+                println!("usage: bench-app --pdf FILE [--turns 50] [--long-turns 300] [--starts 5] [--idle-secs 10] [--no-evince]");
                 std::process::exit(0);
             }
             _ => bail!("unknown argument {k:?} (see --help)"),
@@ -56,8 +67,8 @@ fn args() -> Result<Args> {
         "--pdf FILE is required (e.g. target/fixtures/large-320.pdf from scripts/fixtures)"
     );
     ensure!(
-        a.turns >= 2 && a.starts >= 1,
-        "--turns ≥ 2 and --starts ≥ 1"
+        a.turns >= 2 && a.starts >= 1 && a.long_turns >= a.turns,
+        "--turns ≥ 2, --long-turns ≥ --turns and --starts ≥ 1"
     );
     Ok(a)
 }
@@ -118,6 +129,14 @@ fn main() -> Result<()> {
             .context("the benchmark did not finish within 15 minutes")?
     });
     drop(driver);
+    let evince = match (&result, a.evince) {
+        (Ok(_), true) => Some(evince::measure(
+            &xvfb.display,
+            &a,
+            &tmp.path().join("evince"),
+        )),
+        _ => None,
+    };
     drop(xvfb);
     drop(hub);
     let r = result?;
@@ -155,19 +174,55 @@ fn main() -> Result<()> {
         percentile(&turns, 0.95),
         turns.last().copied().unwrap_or_default()
     );
+    let mib = |kib: u64| kib as f64 / 1024.0;
     println!(
-        "idle memory, {} s after the turns, paper open: {} processes, RSS {:.0} MiB, PSS {:.0} MiB",
-        a.idle.as_secs(),
-        r.memory.processes,
-        r.memory.rss_kib as f64 / 1024.0,
-        r.memory.pss_kib as f64 / 1024.0
+        "idle memory, {} s after each stage, paper open: RSS / PSS MiB of the process tree",
+        a.idle.as_secs()
     );
-    for (name, rss, pss) in &r.memory.each {
+    let ev = match evince {
+        Some(Ok(e)) => Some(e),
+        Some(Err(e)) => {
+            println!("  (Evince not measured: {e:#})");
+            None
+        }
+        None => None,
+    };
+    println!(
+        "  {:<22} {:>22} {:>22} {:>12}",
+        "stage", "phonghop-app", "evince", "PSS ratio"
+    );
+    for (k, (stage, m)) in r.memory.iter().enumerate() {
+        let e = ev.as_ref().and_then(|e| e.get(k));
+        let theirs = e.map_or("—".into(), |e| {
+            format!("{:.0} / {:.0}", mib(e.1.rss_kib), mib(e.1.pss_kib))
+        });
+        let ratio = e.filter(|e| e.1.pss_kib > 0).map_or("—".into(), |e| {
+            format!("{:.2}×", m.pss_kib as f64 / e.1.pss_kib as f64)
+        });
         println!(
-            "  {name:<16} RSS {:>6.0} MiB, PSS {:>6.0} MiB",
-            *rss as f64 / 1024.0,
-            *pss as f64 / 1024.0
+            "  {:<22} {:>10.0} / {:>9.0} {:>22} {:>12}",
+            stage,
+            mib(m.rss_kib),
+            mib(m.pss_kib),
+            theirs,
+            ratio
         );
+    }
+    if let (Some((_, short)), Some((_, long))) = (r.memory.get(1), r.memory.get(2)) {
+        println!(
+            "  growth {} → {} turns: {:.2}× (goal ≤ 1.10×)",
+            a.turns,
+            a.long_turns,
+            long.pss_kib as f64 / short.pss_kib.max(1) as f64
+        );
+    }
+    for (stage, m) in &r.memory {
+        let each: Vec<String> = m
+            .each
+            .iter()
+            .map(|(name, rss, pss)| format!("{name} {:.0}/{:.0}", mib(*rss), mib(*pss)))
+            .collect();
+        println!("  {stage}: {}", each.join(", "));
     }
     Ok(())
 }
@@ -186,7 +241,8 @@ struct Figures {
     agenda: Vec<f64>,
     pages: u64,
     turns: Vec<f64>,
-    memory: TreeMemory,
+    /// After the open, after the timed turns, after the long run.
+    memory: Vec<(String, TreeMemory)>,
 }
 
 async fn close(c: Client, driver: &Driver) -> Result<()> {
@@ -286,7 +342,7 @@ async fn turns_and_memory(
     c: &Client,
     a: &Args,
     driver: &Driver,
-) -> Result<(u64, Vec<f64>, TreeMemory)> {
+) -> Result<(u64, Vec<f64>, Vec<(String, TreeMemory)>)> {
     page_image_loaded(c, 0).await?;
     let pages = wait_js(
         c,
@@ -298,9 +354,9 @@ async fn turns_and_memory(
     .as_u64()
     .unwrap_or(0);
     ensure!(
-        pages > u64::from(a.turns),
-        "the paper has {pages} pages, fewer than --turns {}",
-        a.turns
+        pages > u64::from(a.long_turns),
+        "the paper has {pages} pages, fewer than --long-turns {}",
+        a.long_turns
     );
     // Page by page: one page on screen, a turn replaces it.
     c.find(Locator::Css(&tid("mode-toggle")))
@@ -309,19 +365,31 @@ async fn turns_and_memory(
         .await?;
     wait_attr(c, &tid("reader"), "data-mode", "page").await?;
     page_image_loaded(c, 0).await?;
+    let memory_now = || -> Result<TreeMemory> {
+        let pid = driver.app_pid().context("the app's process is gone")?;
+        Ok(tree_memory(pid))
+    };
+    tokio::time::sleep(a.idle).await;
+    let mut memory = vec![("after open".to_string(), memory_now()?)];
     let mut turns = vec![];
-    for n in 1..=a.turns {
+    // Per turn: the new page's image element in the DOM; its image loaded.
+    let mut phases: (Vec<f64>, Vec<f64>) = (vec![], vec![]);
+    for n in 1..=a.long_turns {
         let v = c
             .execute_async(
                 "const [want, done] = [arguments[0], arguments[arguments.length - 1]];
                  const t0 = performance.now();
                  document.querySelector('[data-testid=next-page]').click();
                  const sel = `[data-testid=page-image][data-page=\"${want}\"]`;
+                 let el = -1;
                  const check = () => {
                    const i = document.querySelector(sel);
-                   if (i && i.complete && i.naturalWidth > 0)
-                     return requestAnimationFrame(() => done(performance.now() - t0));
-                   if (performance.now() - t0 > 20000) return done(-1);
+                   if (i && el < 0) el = performance.now() - t0;
+                   if (i && i.complete && i.naturalWidth > 0) {
+                     const loaded = performance.now() - t0;
+                     return requestAnimationFrame(() => done([performance.now() - t0, el, loaded]));
+                   }
+                   if (performance.now() - t0 > 20000) return done([-1, el, -1]);
                    requestAnimationFrame(check);
                  };
                  requestAnimationFrame(check);",
@@ -329,17 +397,117 @@ async fn turns_and_memory(
             )
             .await
             .with_context(|| format!("turn to page {}", n + 1))?;
-        let ms = v.as_f64().context("turn time")?;
+        let [ms, el, loaded]: [f64; 3] = serde_json::from_value(v).context("turn time")?;
         ensure!(ms >= 0.0, "page {} was not painted within 20 s", n + 1);
-        turns.push(ms);
+        if n <= a.turns {
+            turns.push(ms);
+            phases.0.push(el);
+            phases.1.push(loaded);
+        }
+        if n == a.turns || n == a.long_turns {
+            wait_text(c, &tid("page-indicator"), &format!("{} / {pages}", n + 1)).await?;
+            tokio::time::sleep(a.idle).await;
+            memory.push((format!("after {n} turns"), memory_now()?));
+        }
     }
-    wait_text(
-        c,
-        &tid("page-indicator"),
-        &format!("{} / {pages}", a.turns + 1),
-    )
-    .await?;
-    tokio::time::sleep(a.idle).await;
-    let pid = driver.app_pid().context("the app's process is gone")?;
-    Ok((pages, turns, tree_memory(pid)))
+    for v in [&mut phases.0, &mut phases.1] {
+        v.sort_by(f64::total_cmp);
+    }
+    eprintln!(
+        "bench-app: turn phases (median): image element in the DOM {:.0} ms, image loaded {:.0} ms",
+        percentile(&phases.0, 0.5),
+        percentile(&phases.1, 0.5)
+    );
+    Ok((pages, turns, memory))
+}
+
+/// Evince, driven on the same display: the baseline a delegate's laptop
+/// already lives with.
+mod evince {
+    use super::Args;
+    use anyhow::{ensure, Context, Result};
+    use phonghop_tests::e2e::{tree_memory, TreeMemory};
+    use std::path::Path;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    struct Running(Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn xdotool(display: &str, args: &[&str]) -> Result<String> {
+        let out = Command::new("xdotool")
+            .env("DISPLAY", display)
+            .args(args)
+            .output()
+            .context("xdotool is missing: install Debian's `xdotool` (scripts/setup does this)")?;
+        ensure!(
+            out.status.success(),
+            "xdotool {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// Memory after the open, after `--turns` and after `--long-turns`
+    /// next-page turns (each stage followed by `--idle-secs`), at fit width
+    /// in a 1280×800 window.
+    pub(super) fn measure(
+        display: &str,
+        a: &Args,
+        home: &Path,
+    ) -> Result<Vec<(String, TreeMemory)>> {
+        std::fs::create_dir_all(home)?;
+        let child = Command::new("evince")
+            .arg(&a.pdf)
+            .env("DISPLAY", display)
+            .env("HOME", home)
+            // Fresh settings: no zoom or page remembered from another run.
+            .env("GSETTINGS_BACKEND", "memory")
+            .env("NO_AT_BRIDGE", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("evince is missing: install Debian's `evince` (scripts/setup does this)")?;
+        let pid = child.id();
+        let _running = Running(child);
+        let until = Instant::now() + Duration::from_secs(30);
+        let window = loop {
+            let found = xdotool(
+                display,
+                &["search", "--onlyvisible", "--pid", &pid.to_string()],
+            )
+            .unwrap_or_default();
+            if let Some(w) = found.lines().last().filter(|w| !w.is_empty()) {
+                break w.to_string();
+            }
+            ensure!(
+                Instant::now() < until,
+                "Evince showed no window within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        xdotool(display, &["windowsize", &window, "1280", "800"])?;
+        std::thread::sleep(Duration::from_millis(500));
+        // "w": fit width, as our reader opens a paper.
+        xdotool(display, &["key", "--window", &window, "w"])?;
+        std::thread::sleep(a.idle);
+        let mut out = vec![("after open".to_string(), tree_memory(pid))];
+        for n in 1..=a.long_turns {
+            xdotool(display, &["key", "--window", &window, "n"])?;
+            // Evince renders the next page in the background: leave it the
+            // time of a page turn before the next key.
+            std::thread::sleep(Duration::from_millis(120));
+            if n == a.turns || n == a.long_turns {
+                std::thread::sleep(a.idle);
+                out.push((format!("after {n} turns"), tree_memory(pid)));
+            }
+        }
+        Ok(out)
+    }
 }
