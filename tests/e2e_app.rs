@@ -303,12 +303,19 @@ async fn text_run(c: &Client, page: u32) -> Result<((f64, f64), (f64, f64))> {
          const top = 90, bottom = window.innerHeight - 110;
          // Not under a bar laid over the page (the find bar, the tool bar).
          const open = (s, r) => document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === s;
-         const vis = spans.map(s => [s, s.getBoundingClientRect()])
-           .filter(([s, r]) => r.width > 1 && r.top > top && r.bottom < bottom && s.textContent.trim() !== '' && open(s, r));
-         for (let k = 0; k + 12 < vis.length; k++) {{
-           const [, a] = vis[k], [, b] = vis[k + 12];
-           if (Math.abs(a.top - b.top) < 2 && b.left > a.left)
-             return [a.left + 1, a.top + a.height / 2, b.right - 1, b.top + b.height / 2];
+         // Character k of a run's text node, as the screen shows it.
+         const at = (node, k) => {{ const g = document.createRange(); g.setStart(node, k); g.setEnd(node, k + 1); return g.getBoundingClientRect(); }};
+         for (const s of spans) {{
+           const node = s.firstChild;
+           if (!node || node.data.length < 20 || /[\\ud800-\\udfff]/.test(node.data)) continue;
+           const r = s.getBoundingClientRect();
+           if (r.top <= top || r.bottom >= bottom || !open(s, r)) continue;
+           for (let k = 0; k + 12 < node.data.length; k++) {{
+             if (node.data[k].trim() === '' || node.data[k + 12].trim() === '') continue;
+             const a = at(node, k), b = at(node, k + 12);
+             if (a.width > 1 && b.width > 1 && b.left > a.left && open(s, a) && open(s, b))
+               return [a.left + 1, a.top + a.height / 2, b.right - 1, b.top + b.height / 2];
+           }}
          }}
          return null;"
     );

@@ -113,22 +113,46 @@ pub async fn get_meeting(state: State<'_, AppState>, meeting_id: String) -> Res<
 }
 
 #[tauri::command]
-pub async fn get_paper_text(
+pub async fn get_paper_pages(
     state: State<'_, AppState>,
     meeting_id: String,
     document_id: String,
     version: u32,
-) -> Res<PaperText> {
+) -> Res<PaperPages> {
     let c = state.client()?;
     c.with_dir(move |d| {
-        let pages = d.paper_text(
+        let text = d.paper_text(
             &MeetingId::new(meeting_id),
             &DocumentId::new(document_id),
             version,
         )?;
-        Ok(PaperText {
-            pages: pages.into_iter().map(TextPage::from).collect(),
-        })
+        Ok(PaperPages::from(text.as_ref()))
+    })
+    .await
+}
+
+/// One page's text and character boxes: the reader asks for the pages
+/// near the view only (a 300-page paper's text whole is tens of megabytes
+/// the web view would keep).
+#[tauri::command]
+pub async fn get_page_text(
+    state: State<'_, AppState>,
+    meeting_id: String,
+    document_id: String,
+    version: u32,
+    page: u32,
+) -> Res<TextPage> {
+    let c = state.client()?;
+    c.with_dir(move |d| {
+        let document = DocumentId::new(document_id);
+        let text = d.paper_text(&MeetingId::new(meeting_id), &document, version)?;
+        let p = text.pages.get(page as usize).ok_or_else(|| {
+            phonghop_client::ClientError::Protocol(format!(
+                "paper '{document}' version {version} has no page {}",
+                page + 1
+            ))
+        })?;
+        Ok(TextPage::from(p))
     })
     .await
 }

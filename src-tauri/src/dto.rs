@@ -228,22 +228,44 @@ pub struct TextPage {
     boxes: Vec<[f32; 4]>,
 }
 
-impl From<phonghop_client::PageText> for TextPage {
-    fn from(p: phonghop_client::PageText) -> Self {
+impl From<&phonghop_client::PageText> for TextPage {
+    fn from(p: &phonghop_client::PageText) -> Self {
         TextPage {
             width: p.width,
             height: p.height,
-            text: p.text,
-            boxes: p.boxes,
+            text: p.text.clone(),
+            boxes: p.boxes.clone(),
         }
     }
 }
 
-/// `get_paper_text`.
+/// A page's size in PDF points.
 #[derive(Debug, Serialize)]
-pub struct PaperText {
+pub struct PageSize {
+    width: f32,
+    height: f32,
+}
+
+/// `get_paper_pages`: the size of every page (the reader's layout).
+#[derive(Debug, Serialize)]
+pub struct PaperPages {
     /// Pages.
-    pub pages: Vec<TextPage>,
+    pub pages: Vec<PageSize>,
+}
+
+impl From<&phonghop_client::AnalysisText> for PaperPages {
+    fn from(t: &phonghop_client::AnalysisText) -> Self {
+        PaperPages {
+            pages: t
+                .pages
+                .iter()
+                .map(|p| PageSize {
+                    width: p.width,
+                    height: p.height,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A search hit.

@@ -10,6 +10,7 @@ use phonghop_store::rusqlite::{params, OptionalExtension};
 use phonghop_store::{BlobStore, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// A search hit with the character boxes to highlight.
 pub type BoxedHit = (phonghop_store::search::SearchHit, Vec<Vec<[f32; 4]>>);
@@ -217,7 +218,14 @@ pub struct ClientDir {
     store: Store,
     blobs: BlobStore,
     key: SecretKey,
+    /// The last papers' text, parsed: the reader asks for it page by page
+    /// and a search for every hit, and a 300-page paper's analysis is
+    /// tens of megabytes of JSON.
+    texts: Mutex<Vec<(Hash, Arc<AnalysisText>)>>,
 }
+
+/// Papers whose parsed text [`ClientDir`] keeps.
+const TEXTS_KEPT: usize = 2;
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> ClientError + '_ {
     move |source| {
@@ -257,6 +265,7 @@ impl ClientDir {
             store,
             blobs,
             key,
+            texts: Mutex::default(),
         })
     }
 
@@ -721,13 +730,13 @@ impl ClientDir {
     }
 
     /// The page texts and character boxes of a paper version (from its
-    /// analysis blob), if downloaded.
+    /// analysis blob), if downloaded; the last few stay parsed.
     pub fn paper_text(
         &self,
         meeting: &MeetingId,
         document: &DocumentId,
         version: u32,
-    ) -> Result<Vec<PageText>, ClientError> {
+    ) -> Result<Arc<AnalysisText>, ClientError> {
         let v = self
             .store
             .state()
@@ -743,11 +752,23 @@ impl ClientDir {
                 "the text of paper '{document}' has not arrived yet"
             ))
         })?;
+        let mut texts = self.texts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = texts.iter().position(|(h, _)| *h == a) {
+            let hit = texts.remove(k);
+            let text = hit.1.clone();
+            texts.push(hit);
+            return Ok(text);
+        }
         let path = self.blobs.path(&a);
         let bytes = std::fs::read(&path).map_err(io(&path))?;
         let analysis: AnalysisText = serde_json::from_slice(&bytes)
             .map_err(|e| ClientError::Protocol(format!("paper analysis {a} is not valid: {e}")))?;
-        Ok(analysis.pages)
+        let analysis = Arc::new(analysis);
+        if texts.len() >= TEXTS_KEPT {
+            texts.remove(0);
+        }
+        texts.push((a, analysis.clone()));
+        Ok(analysis)
     }
 
     /// Full-text search over downloaded papers (Vietnamese-folded): a hit
@@ -761,10 +782,10 @@ impl ClientDir {
             .map_err(|e| self.sqlite(e))?;
         let mut out = Vec::with_capacity(hits.len());
         for h in hits {
-            let boxes = self
-                .paper_text(&h.meeting, &h.document, h.version)
-                .ok()
-                .and_then(|pages| pages.into_iter().nth(h.page as usize))
+            let boxes = self.paper_text(&h.meeting, &h.document, h.version).ok();
+            let boxes = boxes
+                .as_ref()
+                .and_then(|t| t.pages.get(h.page as usize))
                 .map(|p| {
                     // One list of boxes per match, in text order, so the
                     // reader can step from match to match.
@@ -791,6 +812,7 @@ impl ClientDir {
     /// Wipes every cached meeting, its search index and all blobs (after
     /// this device was revoked).
     pub fn wipe(&mut self) -> Result<(), ClientError> {
+        self.texts.lock().unwrap_or_else(|p| p.into_inner()).clear();
         // Deleted rows must not stay readable in free pages or the WAL:
         // overwrite them as they are deleted, then rebuild the file and
         // empty the WAL (found by the room simulation: a revoked device's

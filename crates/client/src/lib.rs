@@ -17,8 +17,8 @@ mod sync;
 mod tls;
 
 pub use dir::{
-    BoxedHit, ClientDir, Concern, LocalAnnotation, OutboxEntry, OutboxState, PageText, Pairing,
-    PendingState, Refusal,
+    AnalysisText, BoxedHit, ClientDir, Concern, LocalAnnotation, OutboxEntry, OutboxState,
+    PageText, Pairing, PendingState, Refusal,
 };
 pub use error::ClientError;
 pub use sync::{Client, Connection, SyncProgress, SyncReport};

@@ -43,7 +43,8 @@ describe("TauriBackend", () => {
     await b.join("PH1-abc");
     await b.listMeetings();
     await b.getMeeting("m1");
-    await b.getPaperText("m1", "d1", 2);
+    await b.getPaperPages("m1", "d1", 2);
+    await b.getPageText("m1", "d1", 2, 7);
     await b.search("nghi quyet", null);
     await b.search("ngân sách", "m1");
     await b.listAnnotations("m1", "d1");
@@ -62,7 +63,8 @@ describe("TauriBackend", () => {
       { command: "join", args: { invite: "PH1-abc" } },
       { command: "list_meetings", args: undefined },
       { command: "get_meeting", args: { meetingId: "m1" } },
-      { command: "get_paper_text", args: { meetingId: "m1", documentId: "d1", version: 2 } },
+      { command: "get_paper_pages", args: { meetingId: "m1", documentId: "d1", version: 2 } },
+      { command: "get_page_text", args: { meetingId: "m1", documentId: "d1", version: 2, page: 7 } },
       { command: "search", args: { query: "nghi quyet", meetingId: null } },
       { command: "search", args: { query: "ngân sách", meetingId: "m1" } },
       { command: "list_annotations", args: { meetingId: "m1", documentId: "d1" } },

@@ -95,8 +95,14 @@ export interface TextPage {
   boxes: Box[];
 }
 
-export interface PaperText {
-  pages: TextPage[];
+export interface PageSize {
+  /** In PDF points. */
+  width: number;
+  height: number;
+}
+
+export interface PaperPages {
+  pages: PageSize[];
 }
 
 export interface SearchHit {
@@ -397,7 +403,10 @@ export interface Backend {
   join(invite: string): Promise<AppStatus>;
   listMeetings(): Promise<MeetingSummary[]>;
   getMeeting(meetingId: string): Promise<MeetingDetail>;
-  getPaperText(meetingId: string, documentId: string, version: number): Promise<PaperText>;
+  /** Every page's size (the reader's layout). */
+  getPaperPages(meetingId: string, documentId: string, version: number): Promise<PaperPages>;
+  /** One page's text and character boxes (`page` is 0-based). */
+  getPageText(meetingId: string, documentId: string, version: number, page: number): Promise<TextPage>;
   /** URL of a rendered page image (`page` is 0-based, `widthPx` in device pixels). */
   pageUrl(sha256: string, page: number, widthPx: number): string;
   /** Diacritic-insensitive; `meetingId` null searches every meeting. */
@@ -471,8 +480,11 @@ export class TauriBackend implements Backend {
   getMeeting(meetingId: string): Promise<MeetingDetail> {
     return this.#call("get_meeting", { meetingId });
   }
-  getPaperText(meetingId: string, documentId: string, version: number): Promise<PaperText> {
-    return this.#call("get_paper_text", { meetingId, documentId, version });
+  getPaperPages(meetingId: string, documentId: string, version: number): Promise<PaperPages> {
+    return this.#call("get_paper_pages", { meetingId, documentId, version });
+  }
+  getPageText(meetingId: string, documentId: string, version: number, page: number): Promise<TextPage> {
+    return this.#call("get_page_text", { meetingId, documentId, version, page });
   }
 
   pageUrl(sha256: string, page: number, widthPx: number): string {

@@ -44,7 +44,7 @@ import {
   type MeetingDetail,
   type MeetingSummary,
   type Minutes,
-  type PaperText,
+  type PaperPages,
   type SearchHit,
   type TextPage,
   type Unsubscribe,
@@ -684,10 +684,21 @@ export class DevBackend implements Backend {
     return structuredClone(m);
   }
 
-  async getPaperText(_meetingId: string, documentId: string, _version: number): Promise<PaperText> {
+  async getPaperPages(_meetingId: string, documentId: string, _version: number): Promise<PaperPages> {
     const p = this.#papers.get(documentId);
     if (!p) throw new BackendError("not_found", `no paper ${documentId}`);
-    return { pages: p.pages.map(layout) };
+    return {
+      pages: p.pages.map((lines) => {
+        const { width, height } = layout(lines);
+        return { width, height };
+      }),
+    };
+  }
+
+  async getPageText(_meetingId: string, documentId: string, _version: number, page: number): Promise<TextPage> {
+    const lines = this.#papers.get(documentId)?.pages[page];
+    if (!lines) throw new BackendError("not_found", `no page ${page + 1} of paper ${documentId}`);
+    return layout(lines);
   }
 
   pageUrl(sha256: string, page: number, widthPx: number): string {

@@ -1,6 +1,9 @@
 // Text selections on the reader's text layer: one transparent span per
-// character, `data-i` its index on the page, inside a page element whose
-// `data-page` is the page index.
+// run of characters (lib/textlayer.ts), `data-i` the index of its first
+// character on the page and `data-n` its length, inside a page element
+// whose `data-page` is the page index.
+
+import { scalarsIn } from "./textlayer";
 
 /** The character index a selection end (node, offset) points at, or null outside a text layer. */
 export function charIndex(node: Node | null, offset: number, within?: Element | null): number | null {
@@ -9,7 +12,9 @@ export function charIndex(node: Node | null, offset: number, within?: Element | 
   const span = el?.closest<HTMLElement>("[data-i]");
   if (!span || (within && !within.contains(span))) return null;
   const i = Number(span.dataset.i);
-  return node.nodeType === Node.TEXT_NODE ? i + Math.min(offset, 1) : i + (offset > 0 ? 1 : 0);
+  const n = Number(span.dataset.n ?? 1);
+  if (node.nodeType === Node.TEXT_NODE) return i + Math.min(scalarsIn((node as Text).data, offset), n);
+  return i + (offset > 0 ? n : 0);
 }
 
 /** The window's selection as a character range on one page, or null. */
