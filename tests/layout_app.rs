@@ -30,15 +30,17 @@ fn every_screen_is_whole_at_every_size() -> Result<()> {
     hub.start()?;
     let invite = hub.invite(CHAIR)?;
     let xvfb = Xvfb::start()?;
-    let chair_driver = Driver::start(
+    let chair_driver = Driver::start_with(
         &xvfb.display,
         &tmp.path().join("chair"),
         &tmp.path().join("home-c"),
+        SHARED_DISPLAY,
     )?;
-    let sec_driver = Driver::start(
+    let sec_driver = Driver::start_with(
         &xvfb.display,
         &tmp.path().join("secretariat"),
         &tmp.path().join("home-s"),
+        SHARED_DISPLAY,
     )?;
     let port = free_port()?;
     let rt = tokio::runtime::Builder::new_current_thread()

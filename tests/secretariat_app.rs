@@ -59,12 +59,16 @@ fn secretariat_builds_publishes_and_a_delegate_receives_it() -> Result<()> {
         &xvfb.display,
         &sec_data,
         &tmp.path().join("home-s"),
-        &[("DBUS_SESSION_BUS_ADDRESS", files.bus_address())],
+        &[
+            ("DBUS_SESSION_BUS_ADDRESS", files.bus_address()),
+            SHARED_DISPLAY[0],
+        ],
     )?;
-    let del_driver = Driver::start(
+    let del_driver = Driver::start_with(
         &xvfb.display,
         &tmp.path().join("delegate"),
         &tmp.path().join("home-d"),
+        SHARED_DISPLAY,
     )?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

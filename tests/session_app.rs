@@ -304,10 +304,11 @@ fn council_session_in_four_app_windows() -> Result<()> {
     // The secretariat's app holds the hub (embedded): `hub` only names its
     // folder and port; no `phonghop hub` process runs.
     let sec_data = tmp.path().join("app-secretariat");
-    let sec_driver = Driver::start(
+    let sec_driver = Driver::start_with(
         &xvfb.display,
         &sec_data,
         &tmp.path().join("home-secretariat"),
+        SHARED_DISPLAY,
     )?;
     let hub = Hub::new(&phonghop, &sec_data.join("secretariat-hub"))?;
     let mut drivers = Vec::new();
@@ -332,10 +333,11 @@ fn council_session_in_four_app_windows() -> Result<()> {
                 }
             };
             for (p, _) in &prepared.invites {
-                drivers.push(Driver::start(
+                drivers.push(Driver::start_with(
                     &xvfb.display,
                     &tmp.path().join(format!("app-{}", p.id)),
                     &tmp.path().join(format!("home-{}", p.id)),
+                    SHARED_DISPLAY,
                 )?);
             }
             let mut clients = Vec::new();

@@ -44,11 +44,30 @@ impl AppState {
     }
 }
 
+/// Pages are still pictures laid over with text and marks: WebKit draws
+/// them in software, as Evince draws its pages. Composited through GL, each
+/// page became textures and tiles (twice the web process's memory), and a
+/// frame took 90-160 ms where no GPU helps. `PHONGHOP_GPU=1` keeps
+/// compositing. Set before GTK and WebKit start, so their processes
+/// inherit it: the same setting changed on a running web view
+/// (`hardware-acceleration-policy`) left WebDriver sessions waiting for
+/// good when two apps started side by side.
+fn software_painting() {
+    #[cfg(target_os = "linux")]
+    {
+        const KEY: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+        if std::env::var_os("PHONGHOP_GPU").is_none_or(|v| v != "1")
+            && std::env::var_os(KEY).is_none()
+        {
+            // Still one thread: nothing else reads the environment yet.
+            std::env::set_var(KEY, "1");
+        }
+    }
+}
+
 /// The web view is a document viewer, not a browser: no memory cache of
-/// resources already left behind (each page image a delegate turned past
-/// stayed decoded in WebKit's memory cache: 1.4 GB in the web process
-/// after 50 turns of a 320-page paper). The page images have their own
-/// disk cache in the render service.
+/// resources already left behind (the page images have their own caches
+/// in the render service).
 fn reader_web_view<R: tauri::Runtime>(app: &tauri::App<R>) {
     let Some(w) = app.get_webview_window("main") else {
         return;
@@ -122,6 +141,7 @@ pub(crate) fn start_client_generic<R: tauri::Runtime>(
 
 /// Runs the app.
 pub fn run() {
+    software_painting();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -18,6 +18,9 @@ fn text(status: StatusCode, msg: impl Into<String>) -> Response<Vec<u8>> {
     Response::builder()
         .status(status)
         .header("Content-Type", "text/plain; charset=utf-8")
+        // The reader fetches pages from the app's own origin: it must be
+        // able to read why a page failed, to show it.
+        .header("Access-Control-Allow-Origin", "*")
         .body(msg.into().into_bytes())
         .unwrap_or_default()
 }
@@ -84,7 +87,9 @@ fn answer<R: Runtime>(app: &tauri::AppHandle<R>, request: &Request<Vec<u8>>) -> 
         Ok(p) => Response::builder()
             .status(StatusCode::OK)
             .header("Content-Type", p.encoding.mime())
-            .header("Cache-Control", "max-age=31536000, immutable")
+            // The render service caches pages (memory, then disk); a second
+            // copy in WebKit's caches is memory the reader never gets back.
+            .header("Cache-Control", "no-store")
             .header("Access-Control-Allow-Origin", "*")
             .body(p.bytes.to_vec())
             .unwrap_or_default(),
