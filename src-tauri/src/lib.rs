@@ -44,6 +44,9 @@ impl AppState {
     }
 }
 
+/// The render service's memory cache in the app (encoded page images).
+const APP_PAGE_MEMORY: usize = 16 << 20;
+
 /// Pages are still pictures laid over with text and marks: WebKit draws
 /// them in software, as Evince draws its pages. Composited through GL, each
 /// page became textures and tiles (twice the web process's memory), and a
@@ -214,6 +217,9 @@ pub fn run() {
             std::fs::create_dir_all(&data)?;
             let render = RenderService::start(RenderConfig {
                 cache_dir: Some(data.join("page-cache")),
+                // A few pages around the reader's; the disk cache keeps
+                // every page rendered, and reads back in a millisecond.
+                memory_bytes: APP_PAGE_MEMORY,
                 ..RenderConfig::default()
             })
             .map_err(|e| e.to_string());
