@@ -69,12 +69,10 @@ fn the_reader_keeps_its_place_steps_through_matches_and_works_from_the_keyboard(
         .build()?;
     let result = rt.block_on(async {
         let c = driver.session(&app).await?;
-        run_flow(
-            &[(&c, "reader-failure")],
-            FLOW_LIMIT,
-            &shots,
-            flow(&c, &invite, &shots, &files),
-        )
+        run_flow(&[(&c, "reader-failure")], FLOW_LIMIT, &shots, async {
+            flow(&c, &invite, &shots, &files).await?;
+            page_failure(&c, &tmp.path().join("app"), &long, &shots).await
+        })
         .await
     });
     drop(driver);
@@ -328,6 +326,52 @@ async fn flow(
     press(c, &[Key::Escape.into()]).await?;
     wait_count(c, &tid("find-bar"), 0).await?;
     wait_count(c, &tid("hit-current"), 0).await?;
+    Ok(())
+}
+
+/// A page whose image cannot be had says so on the page, with the reason
+/// and "Thử lại", and the other pages stay; once the cause is gone, "Thử
+/// lại" shows the page. The cause here: the paper's file has gone from
+/// the device's blob store while the view asks every page at a new size.
+async fn page_failure(c: &Client, app_data: &Path, pdf: &Path, shots: &Path) -> Result<()> {
+    let sha = phonghop_core::Hash::of(&std::fs::read(pdf)?).to_hex();
+    let blob = app_data
+        .join("hub")
+        .join("blobs")
+        .join(&sha[..2])
+        .join(&sha);
+    ensure!(blob.is_file(), "the paper is not at {}", blob.display());
+    let aside = blob.with_extension("aside");
+    wait_count(c, &tid("page-failed"), 0).await?;
+    std::fs::rename(&blob, &aside)?;
+    // "Vừa trang" (whole pages in view) asks every page at a new size.
+    click(c, &tid("fit-toggle")).await?;
+    wait_attr(c, &tid("fit-toggle"), "aria-pressed", "true").await?;
+    let first = format!("{}[data-page=\"0\"]", tid("page"));
+    wait_attr(
+        c,
+        &format!("{first} {}", tid("page-image")),
+        "data-state",
+        "failed",
+    )
+    .await?;
+    let said = text_of(c, &format!("{first} {}", tid("page-failed"))).await?;
+    ensure!(
+        said.contains("Không hiển thị được trang 1")
+            && said.contains("Tài liệu chưa tải xong về máy này"),
+        "the page must say it cannot be shown, and why, in Vietnamese: {said:?}"
+    );
+    screenshot(c, shots, "reader-page-failed").await?;
+    std::fs::rename(&aside, &blob)?;
+    click(c, &format!("{first} {}", tid("page-retry"))).await?;
+    wait_attr(
+        c,
+        &format!("{first} {}", tid("page-image")),
+        "data-state",
+        "shown",
+    )
+    .await?;
+    wait_count(c, &format!("{first} {}", tid("page-failed")), 0).await?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! `phonghop://localhost/page/{sha256}/{page}?width=N`: page images from the
 //! render service (memory and disk cache, the next pages rendered ahead).
-//! Runs off the UI thread; the answer is a PNG, or a 4xx/5xx with the
-//! reason as text.
+//! Runs off the UI thread; the answer is a PNG, or a 4xx/5xx with a code
+//! and the reason (JSON).
 
 use crate::AppState;
 use phonghop_core::Hash;
@@ -14,14 +14,17 @@ const MAX_WIDTH: u32 = 4800;
 /// Pages rendered ahead of the one asked for.
 const AHEAD: u32 = 2;
 
-fn text(status: StatusCode, msg: impl Into<String>) -> Response<Vec<u8>> {
+/// A refusal: `{"code", "message"}`, the code for the reader to say it in
+/// the user's language (`error.<code>`), the message for the rest.
+fn text(status: StatusCode, code: &str, msg: impl Into<String>) -> Response<Vec<u8>> {
+    let body = serde_json::json!({ "code": code, "message": msg.into() });
     Response::builder()
         .status(status)
-        .header("Content-Type", "text/plain; charset=utf-8")
+        .header("Content-Type", "application/json")
         // The reader fetches pages from the app's own origin: it must be
         // able to read why a page failed, to show it.
         .header("Access-Control-Allow-Origin", "*")
-        .body(msg.into().into_bytes())
+        .body(body.to_string().into_bytes())
         .unwrap_or_default()
 }
 
@@ -42,13 +45,13 @@ fn answer<R: Runtime>(app: &tauri::AppHandle<R>, request: &Request<Vec<u8>>) -> 
     let parts: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
     let (sha, page) = match parts.as_slice() {
         ["page", sha, page] => (*sha, *page),
-        _ => return text(StatusCode::NOT_FOUND, "unknown path"),
+        _ => return text(StatusCode::NOT_FOUND, "bad_request", "unknown path"),
     };
     let Ok(hash) = sha.parse::<Hash>() else {
-        return text(StatusCode::BAD_REQUEST, "not a sha256");
+        return text(StatusCode::BAD_REQUEST, "bad_request", "not a sha256");
     };
     let Ok(page) = page.parse::<u32>() else {
-        return text(StatusCode::BAD_REQUEST, "bad page number");
+        return text(StatusCode::BAD_REQUEST, "bad_request", "bad page number");
     };
     let width = uri
         .query()
@@ -59,10 +62,16 @@ fn answer<R: Runtime>(app: &tauri::AppHandle<R>, request: &Request<Vec<u8>>) -> 
     let state = app.state::<AppState>();
     let render = match &state.render {
         Ok(r) => r,
-        Err(e) => return text(StatusCode::SERVICE_UNAVAILABLE, e.clone()),
+        Err(e) => {
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "render_unavailable",
+                e.clone(),
+            )
+        }
     };
     let Ok(client) = state.client() else {
-        return text(StatusCode::NOT_FOUND, "not joined");
+        return text(StatusCode::NOT_FOUND, "not_joined", "not joined");
     };
     let path = {
         let dir = client.dir();
@@ -70,6 +79,7 @@ fn answer<R: Runtime>(app: &tauri::AppHandle<R>, request: &Request<Vec<u8>>) -> 
         if !d.blobs().has(&hash) {
             return text(
                 StatusCode::NOT_FOUND,
+                "not_downloaded",
                 "this paper has not been downloaded yet",
             );
         }
@@ -93,6 +103,6 @@ fn answer<R: Runtime>(app: &tauri::AppHandle<R>, request: &Request<Vec<u8>>) -> 
             .header("Access-Control-Allow-Origin", "*")
             .body(p.bytes.to_vec())
             .unwrap_or_default(),
-        Err(e) => text(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+        Err(e) => text(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string()),
     }
 }

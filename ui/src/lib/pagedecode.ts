@@ -1,8 +1,19 @@
 // Fetching and decoding one page image: shared by the page-image worker
 // and the reader's own thread (where no worker can run).
 
-/** Why a page image could not be had: the render service's own words. */
-export class PageImageError extends Error {}
+import { BackendError } from "./backend";
+
+/** Why a page image could not be had, as the app's page scheme says it. */
+async function refusal(r: Response): Promise<BackendError> {
+  const body = await r.text();
+  try {
+    const { code, message } = JSON.parse(body) as { code?: string; message?: string };
+    if (code) return new BackendError(code, message ?? "");
+  } catch {
+    // Not the scheme's JSON (a proxy, the development server): its text.
+  }
+  return new BackendError("page_failed", body || `HTTP ${r.status}`);
+}
 
 /**
  * Fetches `src` and decodes it to a bitmap of `width` × `height` device
@@ -10,7 +21,7 @@ export class PageImageError extends Error {}
  */
 export async function decodePage(src: string, width: number, height: number, signal: AbortSignal): Promise<ImageBitmap> {
   const r = await fetch(src, { signal, cache: "no-store" });
-  if (!r.ok) throw new PageImageError((await r.text()) || `HTTP ${r.status}`);
+  if (!r.ok) throw await refusal(r);
   const blob = await r.blob();
   const size = width > 0 && height > 0 ? { resizeWidth: width, resizeHeight: height, resizeQuality: "high" as const } : {};
   try {

@@ -4,20 +4,21 @@
 // left every page it had shown decoded in WebKit's memory, out of our
 // reach (1.4 GB after 50 turns of a 320-page paper).
 
-import { decodePage, PageImageError } from "./pagedecode";
-
-export { PageImageError };
+import { BackendError } from "./backend";
+import { decodePage } from "./pagedecode";
 
 // The worker that fetches and decodes (one for the reader; pages queue).
 let worker: Worker | null | undefined;
 let nextId = 1;
 const waiting = new Map<number, { ok: (b: ImageBitmap) => void; fail: (e: Error) => void }>();
 
+const workerFailed = (message: string) => new BackendError("page_failed", message);
+
 function pageWorker(): Worker | null {
   if (worker !== undefined) return worker;
   try {
     worker = new Worker(new URL("./pageworker.ts", import.meta.url), { type: "module" });
-    worker.onmessage = (e: MessageEvent<{ id: number; bitmap?: ImageBitmap; error?: string }>) => {
+    worker.onmessage = (e: MessageEvent<{ id: number; bitmap?: ImageBitmap; code?: string; error?: string }>) => {
       const w = waiting.get(e.data.id);
       waiting.delete(e.data.id);
       if (!w) {
@@ -25,13 +26,13 @@ function pageWorker(): Worker | null {
         return;
       }
       if (e.data.bitmap) w.ok(e.data.bitmap);
-      else w.fail(new PageImageError(e.data.error ?? "the page worker failed"));
+      else w.fail(new BackendError(e.data.code ?? "page_failed", e.data.error ?? "the page worker failed"));
     };
     worker.onerror = (e) => {
       // The worker is gone: every page waiting on it fails (and can be
       // tried again), and the next ones decode on this thread.
       console.error("page image worker failed", e.message);
-      for (const w of waiting.values()) w.fail(new PageImageError(e.message || "the page worker stopped"));
+      for (const w of waiting.values()) w.fail(workerFailed(e.message || "the page worker stopped"));
       waiting.clear();
       worker = null;
     };

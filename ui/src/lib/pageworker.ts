@@ -4,6 +4,7 @@
 // page held up the frame that showed the turn by 40-50 ms). The bitmap is
 // transferred, not copied.
 
+import { BackendError } from "./backend";
 import { decodePage } from "./pagedecode";
 
 interface Job {
@@ -36,7 +37,8 @@ self.onmessage = async (e: MessageEvent<Job>) => {
     (self as unknown as Worker).postMessage({ id, bitmap }, [bitmap]);
   } catch (err) {
     if (!stop.signal.aborted) {
-      (self as unknown as Worker).postMessage({ id, error: err instanceof Error ? err.message : String(err) });
+      const code = err instanceof BackendError ? err.code : undefined;
+      (self as unknown as Worker).postMessage({ id, code, error: err instanceof Error ? err.message : String(err) });
     }
   } finally {
     running.delete(id);
