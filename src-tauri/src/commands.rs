@@ -141,7 +141,7 @@ pub async fn get_page_text(
     document_id: String,
     version: u32,
     page: u32,
-) -> Res<TextPage> {
+) -> Res<phonghop_client::PageText> {
     let c = state.client()?;
     c.with_dir(move |d| {
         let document = DocumentId::new(document_id);
@@ -152,7 +152,7 @@ pub async fn get_page_text(
                 page + 1
             ))
         })?;
-        Ok(TextPage::from(p))
+        Ok(p.clone())
     })
     .await
 }

@@ -219,26 +219,6 @@ impl MeetingDetail {
     }
 }
 
-/// A text page.
-#[derive(Debug, Serialize)]
-pub struct TextPage {
-    width: f32,
-    height: f32,
-    text: String,
-    boxes: Vec<[f32; 4]>,
-}
-
-impl From<&phonghop_client::PageText> for TextPage {
-    fn from(p: &phonghop_client::PageText) -> Self {
-        TextPage {
-            width: p.width,
-            height: p.height,
-            text: p.text.clone(),
-            boxes: p.boxes.clone(),
-        }
-    }
-}
-
 /// A page's size in PDF points.
 #[derive(Debug, Serialize)]
 pub struct PageSize {

@@ -16,7 +16,7 @@ const AHEAD: u32 = 2;
 
 /// A refusal: `{"code", "message"}`, the code for the reader to say it in
 /// the user's language (`error.<code>`), the message for the rest.
-fn text(status: StatusCode, code: &str, msg: impl Into<String>) -> Response<Vec<u8>> {
+fn refusal(status: StatusCode, code: &str, msg: impl Into<String>) -> Response<Vec<u8>> {
     let body = serde_json::json!({ "code": code, "message": msg.into() });
     Response::builder()
         .status(status)
@@ -45,13 +45,13 @@ fn answer<R: Runtime>(app: &tauri::AppHandle<R>, request: &Request<Vec<u8>>) -> 
     let parts: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
     let (sha, page) = match parts.as_slice() {
         ["page", sha, page] => (*sha, *page),
-        _ => return text(StatusCode::NOT_FOUND, "bad_request", "unknown path"),
+        _ => return refusal(StatusCode::NOT_FOUND, "bad_request", "unknown path"),
     };
     let Ok(hash) = sha.parse::<Hash>() else {
-        return text(StatusCode::BAD_REQUEST, "bad_request", "not a sha256");
+        return refusal(StatusCode::BAD_REQUEST, "bad_request", "not a sha256");
     };
     let Ok(page) = page.parse::<u32>() else {
-        return text(StatusCode::BAD_REQUEST, "bad_request", "bad page number");
+        return refusal(StatusCode::BAD_REQUEST, "bad_request", "bad page number");
     };
     let width = uri
         .query()
@@ -63,7 +63,7 @@ fn answer<R: Runtime>(app: &tauri::AppHandle<R>, request: &Request<Vec<u8>>) -> 
     let render = match &state.render {
         Ok(r) => r,
         Err(e) => {
-            return text(
+            return refusal(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "render_unavailable",
                 e.clone(),
@@ -71,13 +71,13 @@ fn answer<R: Runtime>(app: &tauri::AppHandle<R>, request: &Request<Vec<u8>>) -> 
         }
     };
     let Ok(client) = state.client() else {
-        return text(StatusCode::NOT_FOUND, "not_joined", "not joined");
+        return refusal(StatusCode::NOT_FOUND, "not_joined", "not joined");
     };
     let path = {
         let dir = client.dir();
         let d = dir.lock().unwrap_or_else(|p| p.into_inner());
         if !d.blobs().has(&hash) {
-            return text(
+            return refusal(
                 StatusCode::NOT_FOUND,
                 "not_downloaded",
                 "this paper has not been downloaded yet",
@@ -103,6 +103,6 @@ fn answer<R: Runtime>(app: &tauri::AppHandle<R>, request: &Request<Vec<u8>>) -> 
             .header("Access-Control-Allow-Origin", "*")
             .body(p.bytes.to_vec())
             .unwrap_or_default(),
-        Err(e) => text(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string()),
+        Err(e) => refusal(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string()),
     }
 }

@@ -57,7 +57,7 @@ export function loadPageBitmap(src: string, width: number, height: number, signa
       waiting.delete(id);
       w.postMessage({ id, abort: true });
       fail(new DOMException("aborted", "AbortError"));
-    });
+    }, { once: true });
     w.postMessage({ id, url: src, width, height });
   });
 }
