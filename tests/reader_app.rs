@@ -6,7 +6,10 @@
 //!   find bar steps to the next and previous match (F3, Shift+F3) with the
 //!   result list kept and shown again;
 //! - the keyboard alone highlights the match shown (H) and places a note
-//!   (N); opening the thumbnails puts the focus on the current page's.
+//!   (N); opening the thumbnails puts the focus on the current page's;
+//! - a page whose image cannot be had, or that crashes the PDF worker, says
+//!   so on that page with "Thử lại"; the app stays up and the next page
+//!   renders.
 
 use anyhow::{ensure, Context, Result};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
@@ -58,11 +61,17 @@ fn the_reader_keeps_its_place_steps_through_matches_and_works_from_the_keyboard(
     let xvfb = Xvfb::start()?;
     // The desktop's file manager, on a bus of the test's own.
     let files = phonghop_tests::file_manager::FileManager::start()?;
+    // The PDF worker's test hook: page 1 crashes it while this file exists.
+    let crash_flag = tmp.path().join("crash-page-1");
+    let fault = format!("abort-on-page:1:{}", crash_flag.display());
     let driver = Driver::start_with(
         &xvfb.display,
         &tmp.path().join("app"),
         &tmp.path().join("home"),
-        &[("DBUS_SESSION_BUS_ADDRESS", files.bus_address())],
+        &[
+            ("DBUS_SESSION_BUS_ADDRESS", files.bus_address()),
+            (phonghop_pdf::WORKER_FAULT_ENV, &fault),
+        ],
     )?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -71,7 +80,8 @@ fn the_reader_keeps_its_place_steps_through_matches_and_works_from_the_keyboard(
         let c = driver.session(&app).await?;
         run_flow(&[(&c, "reader-failure")], FLOW_LIMIT, &shots, async {
             flow(&c, &invite, &shots, &files).await?;
-            page_failure(&c, &tmp.path().join("app"), &long, &shots).await
+            page_failure(&c, &tmp.path().join("app"), &long, &shots).await?;
+            worker_crash(&c, &crash_flag, &shots).await
         })
         .await
     });
@@ -372,6 +382,59 @@ async fn page_failure(c: &Client, app_data: &Path, pdf: &Path, shots: &Path) -> 
     )
     .await?;
     wait_count(c, &format!("{first} {}", tid("page-failed")), 0).await?;
+    Ok(())
+}
+
+/// A page that makes the PDF worker crash (the worker's test hook aborts it
+/// on page 1 while `flag` exists) fails alone: the app stays up, that page
+/// says so with "Thử lại", the next page renders from the restarted worker,
+/// and "Thử lại" shows the page once the fault is gone.
+async fn worker_crash(c: &Client, flag: &Path, shots: &Path) -> Result<()> {
+    std::fs::write(flag, b"")?;
+    let page = |i: u32| format!("{}[data-page=\"{i}\"]", tid("page"));
+    let image = |i: u32| format!("{} {}", page(i), tid("page-image"));
+    // Zoom in until page 1 is asked at a size not rendered before (the app
+    // renders widths in steps, and the flow above filled some of them).
+    let state = format!(
+        "const e = document.querySelector({}); return e ? e.getAttribute('data-state') : null;",
+        serde_json::to_string(&image(0))?
+    );
+    let mut failed = false;
+    for _ in 0..5 {
+        click(c, &tid("zoom-in")).await?;
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if c.execute(&state, vec![]).await?.as_str() == Some("failed") {
+                failed = true;
+                break;
+            }
+        }
+        if failed {
+            break;
+        }
+    }
+    ensure!(failed, "page 1 never reached the crashing worker");
+    let said = text_of(c, &format!("{} {}", page(0), tid("page-failed"))).await?;
+    ensure!(
+        said.contains("Không hiển thị được trang 1")
+            && said.contains("Bộ đọc PDF gặp lỗi ở trang này"),
+        "the page must say the reader failed on it, in Vietnamese: {said:?}"
+    );
+    screenshot(c, shots, "reader-worker-crashed").await?;
+    c.execute(
+        "document.querySelector(arguments[0]).scrollIntoView()",
+        vec![serde_json::json!(page(1))],
+    )
+    .await?;
+    wait_attr(c, &image(1), "data-state", "shown").await?;
+    std::fs::remove_file(flag)?;
+    c.execute(
+        "document.querySelector(arguments[0]).scrollIntoView()",
+        vec![serde_json::json!(page(0))],
+    )
+    .await?;
+    click(c, &format!("{} {}", page(0), tid("page-retry"))).await?;
+    wait_attr(c, &image(0), "data-state", "shown").await?;
     Ok(())
 }
 

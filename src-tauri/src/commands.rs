@@ -252,6 +252,7 @@ pub async fn export_annotated(
 ) -> Res<String> {
     let c = state.client()?;
     let out_dir = state.data.join("exports");
+    let data = state.data.clone();
     let me = c.pairing().person_name.clone();
     c.with_dir(move |d| {
         let mid = MeetingId::new(&meeting_id);
@@ -289,7 +290,14 @@ pub async fn export_annotated(
         let dst = out_dir.join(format!("{stem} (v{version}, ghi chú).pdf"));
         let day = chrono_day(now());
         let watermark = format!("Bản của đại biểu {me} — {day}");
-        phonghop_pdf::export_annotated(&d.blobs().path(&v.sha256), &dst, &notes, Some(&watermark))?;
+        let worker = crate::pdf_worker(&data)?;
+        phonghop_pdf::export_isolated(
+            &worker,
+            &d.blobs().path(&v.sha256),
+            &dst,
+            &notes,
+            Some(&watermark),
+        )?;
         // The name only: the window offers "show in folder", never a path.
         Ok(dst
             .file_name()

@@ -89,6 +89,25 @@ fn reader_web_view<R: tauri::Runtime>(app: &tauri::App<R>) {
     }
 }
 
+/// How the app starts its PDF worker: this same executable, reading only the
+/// device's blob folder and writing only its exports folder (the keys beside
+/// them stay out of its reach).
+pub(crate) fn pdf_worker(
+    data: &std::path::Path,
+) -> Result<phonghop_pdf::WorkerSpec, phonghop_pdf::PdfError> {
+    let exe = std::env::current_exe().map_err(|e| phonghop_pdf::PdfError::Crashed {
+        name: "the PDF worker".into(),
+        cause: format!("cannot find the app's own executable: {e}"),
+    })?;
+    let exports = data.join("exports");
+    let _ = std::fs::create_dir_all(&exports);
+    Ok(phonghop_pdf::WorkerSpec::new(
+        exe,
+        vec![data.join("hub").join("blobs")],
+        vec![exports],
+    ))
+}
+
 fn data_dir(app: &tauri::App) -> PathBuf {
     std::env::var_os("PHONGHOP_APP_DATA")
         .map(PathBuf::from)
@@ -215,14 +234,19 @@ pub fn run() {
             reader_web_view(app);
             let data = data_dir(app);
             std::fs::create_dir_all(&data)?;
-            let render = RenderService::start(RenderConfig {
-                cache_dir: Some(data.join("page-cache")),
-                // A few pages around the reader's; the disk cache keeps
-                // every page rendered, and reads back in a millisecond.
-                memory_bytes: APP_PAGE_MEMORY,
-                ..RenderConfig::default()
-            })
-            .map_err(|e| e.to_string());
+            let render = pdf_worker(&data)
+                .and_then(|spec| {
+                    RenderService::start(RenderConfig {
+                        cache_dir: Some(data.join("page-cache")),
+                        // A few pages around the reader's; the disk cache
+                        // keeps every page rendered, and reads back in a
+                        // millisecond.
+                        memory_bytes: APP_PAGE_MEMORY,
+                        process: Some(spec),
+                        ..RenderConfig::default()
+                    })
+                })
+                .map_err(|e| e.to_string());
             if let Err(e) = &render {
                 tracing::error!(error = %e, "page rendering unavailable");
             }

@@ -9,6 +9,12 @@ fn main() -> std::process::ExitCode {
     if args.len() == 3 && args[0] == "pdf" && args[1] == "analyze-worker" {
         return phonghop_pdf::run_analyze_worker(std::path::Path::new(&args[2]));
     }
+    // Page rendering and annotated export run in a confined child of this
+    // executable too (`phonghop-app pdf render-worker …`): the app's own
+    // process never calls PDFium, and a page that crashes it costs that page.
+    if args.len() >= 2 && args[0] == "pdf" && args[1] == "render-worker" {
+        return phonghop_pdf::run_render_worker(&args[2..]);
+    }
     phonghop_app::run();
     std::process::ExitCode::SUCCESS
 }

@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 
 /// Anything that can go wrong while reading, rendering or writing a paper.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
-#[serde(tag = "code", rename_all = "snake_case")]
+// Adjacent tagging: `Invalid(String)` is a newtype variant, which an
+// internally tagged enum cannot carry (the worker protocol sends every
+// variant).
+#[serde(tag = "code", content = "detail", rename_all = "snake_case")]
 pub enum PdfError {
     /// The file does not exist (or cannot be read).
     #[error("paper '{name}' was not found at {path}: {cause}; check the path or import it again")]

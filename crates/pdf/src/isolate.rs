@@ -17,15 +17,68 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::{analyze, Analysis};
+use crate::encode::Encoding;
 use crate::error::{display_name, PdfError};
+use crate::library::pdfium;
+use crate::render::PageRenderer;
+use crate::sandbox;
+use crate::worker::fault_at_page;
 
 /// Arguments that select the analysis worker, before the file path.
 pub const WORKER_ARGS: &[&str] = &["pdf", "analyze-worker"];
 
 /// Test hook, read by the child only: `sleep` makes the worker hang for an
-/// hour, `abort` makes it abort (SIGABRT) before touching the file. Used to
-/// prove that timeouts and crashes are contained; never set it in production.
+/// hour, `abort` makes it abort (SIGABRT) before touching the file;
+/// `abort-on-page:N` / `hang-on-page:N` do so when PDFium is about to render
+/// page N (one-based) of any paper, in the render worker and in the import's
+/// smoke render (`abort-on-page:N:FLAG`: only while the file FLAG exists, so
+/// an end-to-end test can turn the fault on and off in a running app); `open-anything` switches off the render worker's own path
+/// check, to show that Landlock alone holds. Used to prove that timeouts,
+/// crashes and the file rules are contained; never set it in production.
 pub const WORKER_FAULT_ENV: &str = "PHONGHOP_PDF_WORKER_FAULT";
+
+/// Memory limit of the analysis child on top of the file's size (it reads
+/// the file into memory once).
+const ANALYSIS_MEMORY: u64 = 2 << 30;
+
+/// Width of the import's smoke render: small, so a 300-page paper costs
+/// about a second, but through the same decoders as a real render.
+pub const SMOKE_WIDTH: u32 = 100;
+
+/// Faults the test hook can inject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fault {
+    Sleep,
+    Abort,
+    AbortOnPage(u32, Option<std::path::PathBuf>),
+    HangOnPage(u32),
+    OpenAnything,
+}
+
+/// The fault asked for through [`WORKER_FAULT_ENV`], if any.
+pub(crate) fn fault() -> Option<Fault> {
+    let v = std::env::var(WORKER_FAULT_ENV).ok()?;
+    let page = |prefix: &str| v.strip_prefix(prefix).and_then(|n| n.parse().ok());
+    match v.as_str() {
+        "sleep" => Some(Fault::Sleep),
+        "abort" => Some(Fault::Abort),
+        "open-anything" => Some(Fault::OpenAnything),
+        _ => {
+            if let Some(rest) = v.strip_prefix("abort-on-page:") {
+                let (n, flag) = match rest.split_once(':') {
+                    Some((n, f)) => (n, Some(std::path::PathBuf::from(f))),
+                    None => (rest, None),
+                };
+                return n.parse().ok().map(|n| Fault::AbortOnPage(n, flag));
+            }
+            page("hang-on-page:").map(Fault::HangOnPage)
+        }
+    }
+}
+
+/// What the child writes on stderr before it renders a page in the smoke
+/// render, so that the parent can name the page a crash happened on.
+const SMOKE_MARK: &str = "phonghop: rendering page ";
 
 /// What the child prints on stdout.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,16 +90,29 @@ pub enum WorkerReply {
     Err(PdfError),
 }
 
-/// Body of the worker subcommand: analyze `file`, print the reply as JSON.
-/// Exit code 0 whenever a reply was printed (good or refused paper).
+/// Body of the worker subcommand: confine this process (memory limit, read
+/// only `file`), analyze `file`, smoke-render every page at
+/// [`SMOKE_WIDTH`], print the reply as JSON. Exit code 0 whenever a reply
+/// was printed (good or refused paper).
 pub fn run_analyze_worker(file: &Path) -> ExitCode {
-    match std::env::var(WORKER_FAULT_ENV).as_deref() {
-        Ok("sleep") => std::thread::sleep(Duration::from_secs(3600)),
-        Ok("abort") => std::process::abort(),
+    let fault = fault();
+    match fault {
+        Some(Fault::Sleep) => std::thread::sleep(Duration::from_secs(3600)),
+        Some(Fault::Abort) => std::process::abort(),
         _ => {}
     }
-    let reply = match analyze(file) {
-        Ok(a) => WorkerReply::Ok(Box::new(a)),
+    // Bind PDFium before the file rules shut the library's folder.
+    let bound = pdfium();
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    if let Err(e) = sandbox::confine(&[file.to_path_buf()], &[], ANALYSIS_MEMORY + size) {
+        eprintln!("phonghop analysis worker: {e}");
+        return ExitCode::from(3);
+    }
+    let reply = match bound.and_then(|_| analyze(file)) {
+        Ok(mut a) => {
+            smoke_render(file, &mut a, fault.as_ref());
+            WorkerReply::Ok(Box::new(a))
+        }
         Err(e) => WorkerReply::Err(e),
     };
     let mut out = std::io::stdout().lock();
@@ -56,6 +122,25 @@ pub fn run_analyze_worker(file: &Path) -> ExitCode {
     match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::from(3),
+    }
+}
+
+/// Renders every page small, so that a paper which crashes PDFium's image
+/// decoders or font rasterisers does so here, at import, and not on every
+/// delegate's device. A crash ends this process: the parent names the page
+/// from the last mark on stderr. A page PDFium merely refuses to render is a
+/// warning (the reader shows that page's message).
+fn smoke_render(file: &Path, analysis: &mut Analysis, fault: Option<&Fault>) {
+    let Ok(p) = pdfium() else { return };
+    let mut r = PageRenderer::new(p, 1);
+    for page in 0..analysis.page_count {
+        eprintln!("{SMOKE_MARK}{}", page + 1);
+        fault_at_page(fault, page);
+        if let Err(e) = r.render(file, page, SMOKE_WIDTH, Encoding::Png) {
+            analysis
+                .warnings
+                .push(format!("page {} cannot be rendered: {e}", page + 1));
+        }
     }
 }
 
@@ -117,7 +202,13 @@ pub fn analyze_isolated(
     if let Some(sig) = std::os::unix::process::ExitStatusExt::signal(&status) {
         return Err(PdfError::Crashed {
             name,
-            cause: format!("worker killed by signal {sig}{}", signal_name(sig)),
+            cause: format!(
+                "worker killed by signal {sig}{}{}",
+                signal_name(sig),
+                smoke_page(&err)
+                    .map(|p| format!(" while rendering page {p}"))
+                    .unwrap_or_default()
+            ),
         });
     }
     if status.success() {
@@ -140,6 +231,15 @@ pub fn analyze_isolated(
     })
 }
 
+/// The page the smoke render was on when the child died, from its stderr.
+fn smoke_page(stderr: &[u8]) -> Option<u32> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(SMOKE_MARK))
+        .and_then(|n| n.trim().parse().ok())
+}
+
 fn drain<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut buf = Vec::new();
@@ -149,7 +249,7 @@ fn drain<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<Vec<u8>>
 }
 
 #[cfg(unix)]
-fn signal_name(sig: i32) -> &'static str {
+pub(crate) fn signal_name(sig: i32) -> &'static str {
     match sig {
         6 => " (SIGABRT)",
         9 => " (SIGKILL)",

@@ -2,7 +2,11 @@
 //!
 //! - [`library`]: finding and binding `libpdfium.so` once per process;
 //! - [`analyze`](mod@analyze): import analysis (pages, text with boxes, metadata, signatures);
-//! - [`isolate`]: the same analysis in a child process with a time limit;
+//! - [`isolate`]: the same analysis in a child process with a time limit,
+//!   plus a smoke render of every page;
+//! - [`worker`]: the render worker process (rendering and annotated export
+//!   for the app, which never calls PDFium itself);
+//! - [`sandbox`]: the memory limit and Landlock rules both children run under;
 //! - [`render`]: the render service (one worker thread, priority queue,
 //!   cancellation, memory + disk cache);
 //! - [`export`]: writing annotations and a watermark into a copy of a paper;
@@ -19,6 +23,8 @@ pub mod fixtures;
 pub mod isolate;
 pub mod library;
 pub mod render;
+pub mod sandbox;
+pub mod worker;
 
 pub use analyze::{
     analyze, analyze_with_limit, page_count, Analysis, Metadata, PageAnalysis, SignatureInfo,
@@ -30,10 +36,14 @@ pub use fixtures::{
     find_font, generate_large_paper, noise_image_pdf, render_text_file, render_text_pdf, PaperText,
 };
 pub use isolate::{
-    analyze_isolated, run_analyze_worker, WorkerReply, WORKER_ARGS, WORKER_FAULT_ENV,
+    analyze_isolated, run_analyze_worker, WorkerReply, SMOKE_WIDTH, WORKER_ARGS, WORKER_FAULT_ENV,
 };
 pub use library::{locate as locate_pdfium, pdfium, PDFIUM_ENV};
 pub use render::{
     DocRef, Generation, Priority, RenderConfig, RenderHandle, RenderRequest, RenderService,
     RenderStats, RenderedPage, Source, THUMBNAIL_WIDTH,
+};
+pub use sandbox::Confinement;
+pub use worker::{
+    export_isolated, run_render_worker, WorkerProcess, WorkerSpec, RENDER_WORKER_ARGS,
 };

@@ -5,6 +5,12 @@
 //! call behind a global lock anyway), so more threads would only contend.
 //! Parallel rendering, if ever needed, means more processes.
 //!
+//! Where PDFium runs: with [`RenderConfig::process`] (the app), in a confined
+//! child process ([`crate::worker`]) that the worker thread talks to and
+//! restarts when it crashes or hangs; the failed page answers
+//! [`PdfError::Crashed`] / [`PdfError::Timeout`] and every other page goes on.
+//! Without it (benchmarks, tests of the queue), on the worker thread itself.
+//!
 //! Callers submit [`RenderRequest`]s and get a [`RenderHandle`], which can be
 //! waited on (`wait`) from a plain thread or `.await`ed as a `Future` from any
 //! async runtime; nothing here depends on tokio. Requests carry a
@@ -21,7 +27,7 @@
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -37,6 +43,7 @@ use crate::cache::{non_zero, write_atomic, CacheKey, MemoryCache};
 use crate::encode::{encode_rgb, pack_rows, Encoding};
 use crate::error::{display_name, PdfError};
 use crate::library::pdfium;
+use crate::worker::{WorkerProcess, WorkerSpec};
 
 /// Width of thumbnails in pixels.
 pub const THUMBNAIL_WIDTH: u32 = 200;
@@ -171,6 +178,9 @@ pub struct RenderConfig {
     pub max_open_documents: usize,
     /// Image format.
     pub encoding: Encoding,
+    /// Run PDFium in a confined child process (the app does); `None` runs it
+    /// on the service's thread in this process.
+    pub process: Option<WorkerSpec>,
 }
 
 impl Default for RenderConfig {
@@ -180,6 +190,7 @@ impl Default for RenderConfig {
             memory_bytes: 64 << 20,
             max_open_documents: 4,
             encoding: Encoding::default(),
+            process: None,
         }
     }
 }
@@ -389,9 +400,14 @@ pub struct RenderService {
 }
 
 impl RenderService {
-    /// Binds PDFium (if not yet) and starts the worker thread.
+    /// Starts the worker thread. With [`RenderConfig::process`] set, PDFium
+    /// runs in a child process and this process never binds it; otherwise
+    /// PDFium is bound here (if not yet).
     pub fn start(config: RenderConfig) -> Result<Self, PdfError> {
-        let pdfium = pdfium()?;
+        let backend = match &config.process {
+            Some(spec) => Backend::Process(WorkerProcess::new(spec.clone())),
+            None => Backend::InProcess(PageRenderer::new(pdfium()?, config.max_open_documents)),
+        };
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
@@ -403,7 +419,7 @@ impl RenderService {
             let config = config.clone();
             std::thread::Builder::new()
                 .name("phonghop-pdf-render".into())
-                .spawn(move || Worker::new(pdfium, shared, config).run())
+                .spawn(move || Worker::new(backend, shared, config).run())
                 .map_err(|e| PdfError::Invalid(format!("cannot start render thread: {e}")))?
         };
         Ok(RenderService {
@@ -538,22 +554,27 @@ impl Drop for RenderService {
     }
 }
 
+/// Where PDFium runs for a service.
+enum Backend {
+    /// In this process, on the worker thread.
+    InProcess(PageRenderer),
+    /// In a child process ([`WorkerProcess`]), restarted after a crash.
+    Process(WorkerProcess),
+}
+
 struct Worker {
-    pdfium: &'static Pdfium,
+    backend: Backend,
     shared: Arc<Shared>,
     config: RenderConfig,
-    docs: LruCache<String, PdfDocument<'static>>,
     served: u64,
 }
 
 impl Worker {
-    fn new(pdfium: &'static Pdfium, shared: Arc<Shared>, config: RenderConfig) -> Self {
-        let docs = LruCache::new(non_zero(config.max_open_documents));
+    fn new(backend: Backend, shared: Arc<Shared>, config: RenderConfig) -> Self {
         Worker {
-            pdfium,
+            backend,
             shared,
             config,
-            docs,
             served: 0,
         }
     }
@@ -611,7 +632,18 @@ impl Worker {
             self.shared.stats().disk_hits += 1;
             return Ok((bytes, Source::Disk));
         }
-        let bytes = Arc::new(self.render_page(req)?);
+        let (bytes, opened) = match &mut self.backend {
+            Backend::InProcess(r) => {
+                r.render(&req.doc.path, req.page, req.width, self.config.encoding)?
+            }
+            Backend::Process(w) => {
+                w.render(&req.doc.path, req.page, req.width, self.config.encoding)?
+            }
+        };
+        if opened {
+            self.shared.stats().documents_opened += 1;
+        }
+        let bytes = Arc::new(bytes);
         if let Some(p) = &disk {
             // A failed cache write is not a failed render.
             let _ = write_atomic(p, &bytes);
@@ -620,50 +652,74 @@ impl Worker {
         self.shared.stats().rendered += 1;
         Ok((bytes, Source::Rendered))
     }
+}
 
-    fn render_page(&mut self, req: &RenderRequest) -> Result<Vec<u8>, PdfError> {
-        let name = display_name(&req.doc.path);
-        if req.width == 0 || req.width > MAX_WIDTH {
+/// PDFium's part of rendering: documents kept open in a small LRU (by path),
+/// one page to encoded bytes. The render worker process runs it; so does the
+/// service's own thread when it runs in-process (the CLI's benchmarks).
+pub(crate) struct PageRenderer {
+    pdfium: &'static Pdfium,
+    docs: LruCache<PathBuf, PdfDocument<'static>>,
+}
+
+impl PageRenderer {
+    pub(crate) fn new(pdfium: &'static Pdfium, max_open: usize) -> Self {
+        PageRenderer {
+            pdfium,
+            docs: LruCache::new(non_zero(max_open)),
+        }
+    }
+
+    /// Renders one page `width` px wide; the bool says whether the document
+    /// had to be opened for it.
+    pub(crate) fn render(
+        &mut self,
+        path: &Path,
+        page: u32,
+        width: u32,
+        encoding: Encoding,
+    ) -> Result<(Vec<u8>, bool), PdfError> {
+        let name = display_name(path);
+        if width == 0 || width > MAX_WIDTH {
             return Err(PdfError::Invalid(format!(
-                "page width {} px is outside 1..={MAX_WIDTH}",
-                req.width
+                "page width {width} px is outside 1..={MAX_WIDTH}"
             )));
         }
-        if !self.docs.contains(&req.doc.sha256) {
-            let doc = open_document(self.pdfium, &req.doc.path)?;
-            self.shared.stats().documents_opened += 1;
-            self.docs.put(req.doc.sha256.clone(), doc);
+        let opened = !self.docs.contains(path);
+        if opened {
+            let doc = open_document(self.pdfium, path)?;
+            self.docs.put(path.to_path_buf(), doc);
         }
-        let doc = self.docs.get(&req.doc.sha256).ok_or(PdfError::WorkerGone)?;
+        let doc = self.docs.get(path).ok_or(PdfError::WorkerGone)?;
         let pages = doc.pages();
         let count = u32::try_from(pages.len()).unwrap_or(0);
-        let index = i32::try_from(req.page)
+        let index = i32::try_from(page)
             .ok()
-            .filter(|_| req.page < count)
+            .filter(|_| page < count)
             .ok_or_else(|| PdfError::NoSuchPage {
                 name: name.clone(),
-                page: req.page,
+                page,
                 count,
             })?;
         let (rgb, w, h) = {
             // The bitmap borrows the page: keep both in this block.
-            let page = pages.get(index).map_err(|e| PdfError::Damaged {
+            let pdf_page = pages.get(index).map_err(|e| PdfError::Damaged {
                 name: name.clone(),
-                reason: format!("page {} cannot be loaded: {e:?}", req.page + 1),
+                reason: format!("page {} cannot be loaded: {e:?}", page + 1),
             })?;
             let cfg = PdfRenderConfig::new()
-                .set_target_width(i32::try_from(req.width).unwrap_or(1200))
+                .set_target_width(i32::try_from(width).unwrap_or(1200))
                 .set_maximum_height(i32::try_from(MAX_WIDTH * 2).unwrap_or(i32::MAX))
                 .render_annotations(true)
                 // 3 bytes per pixel, R first: what the encoders take, no
                 // per-pixel conversion (pages are opaque).
                 .set_format(PdfBitmapFormat::BGR)
                 .set_reverse_byte_order(true);
-            let bitmap = page
+            let bitmap = pdf_page
                 .render_with_config(&cfg)
                 .map_err(|e| PdfError::Damaged {
                     name: name.clone(),
-                    reason: format!("page {} cannot be rendered: {e:?}", req.page + 1),
+                    reason: format!("page {} cannot be rendered: {e:?}", page + 1),
                 })?;
             let (w, h) = (bitmap.width(), bitmap.height());
             let (wu, hu) = (
@@ -672,12 +728,13 @@ impl Worker {
             );
             (pack_rows(&bitmap.as_raw_bytes(), wu * 3, hu), w, h)
         };
-        encode_rgb(
+        let bytes = encode_rgb(
             &rgb,
             u32::try_from(w).unwrap_or(0),
             u32::try_from(h).unwrap_or(0),
-            self.config.encoding,
-        )
+            encoding,
+        )?;
+        Ok((bytes, opened))
     }
 }
 

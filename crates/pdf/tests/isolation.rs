@@ -14,20 +14,8 @@ use std::time::{Duration, Instant};
 
 use phonghop_pdf::{analyze_isolated, PdfError, WorkerReply, WORKER_ARGS, WORKER_FAULT_ENV};
 
-/// A wrapper script that runs the worker with one extra environment variable.
 fn wrapper(dir: &Path, var: &str, value: &str) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let p = dir.join(format!("worker-{value}.sh").replace('/', "_"));
-    std::fs::write(
-        &p,
-        format!(
-            "#!/bin/sh\n{var}='{value}' exec '{}' \"$@\"\n",
-            common::worker_exe().display()
-        ),
-    )
-    .expect("write wrapper");
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    p
+    common::fault_wrapper(dir, var, value)
 }
 
 fn a_pdf(dir: &Path) -> std::path::PathBuf {

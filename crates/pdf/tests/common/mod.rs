@@ -9,6 +9,25 @@ pub fn worker_exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_phonghop-pdf-worker"))
 }
 
+/// A wrapper script that runs the worker with one extra environment
+/// variable (the worker's test hook), so a test can inject a fault into the
+/// child without touching its own environment.
+#[cfg(unix)]
+pub fn fault_wrapper(dir: &Path, var: &str, value: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(format!("worker-{value}.sh").replace(['/', ':'], "_"));
+    std::fs::write(
+        &p,
+        format!(
+            "#!/bin/sh\n{var}='{value}' exec '{}' \"$@\"\n",
+            worker_exe().display()
+        ),
+    )
+    .expect("write wrapper");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    p
+}
+
 /// `shared/corpus/pdfjs` beside the checkout; panics with a clear message if
 /// it is missing, so the corpus test can never pass by finding nothing.
 pub fn corpus_dir() -> PathBuf {
