@@ -81,7 +81,8 @@ fn the_reader_keeps_its_place_steps_through_matches_and_works_from_the_keyboard(
         run_flow(&[(&c, "reader-failure")], FLOW_LIMIT, &shots, async {
             flow(&c, &invite, &shots, &files).await?;
             page_failure(&c, &tmp.path().join("app"), &long, &shots).await?;
-            worker_crash(&c, &crash_flag, &shots).await
+            worker_crash(&c, &crash_flag, &shots).await?;
+            pdfium_outside(driver.app_pid())
         })
         .await
     });
@@ -435,6 +436,33 @@ async fn worker_crash(c: &Client, flag: &Path, shots: &Path) -> Result<()> {
     .await?;
     click(c, &format!("{} {}", page(0), tid("page-retry"))).await?;
     wait_attr(c, &image(0), "data-state", "shown").await?;
+    Ok(())
+}
+
+/// The app's own process never loaded PDFium: pages came from its worker,
+/// which has.
+fn pdfium_outside(app: Option<u32>) -> Result<()> {
+    let app = app.context("the app's process was not found")?;
+    let maps = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+    ensure!(
+        !maps(&app.to_string()).contains("libpdfium"),
+        "the app's process (pid {app}) has libpdfium mapped"
+    );
+    let workers: Vec<String> = std::fs::read_dir("/proc")?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // Field 4 of stat (after the parenthesised name) is the parent.
+            stat.rsplit_once(") ")
+                .and_then(|(_, rest)| rest.split(' ').nth(1))
+                .is_some_and(|ppid| ppid == app.to_string())
+        })
+        .collect();
+    ensure!(
+        workers.iter().any(|w| maps(w).contains("libpdfium")),
+        "no child of the app (pids {workers:?}) holds PDFium"
+    );
     Ok(())
 }
 

@@ -488,12 +488,15 @@ impl Driver {
         Ok(client)
     }
 
-    /// The pid of the app this driver launched (found by its data folder).
+    /// The pid of the app this driver launched (found by its data folder;
+    /// its PDF workers share that environment but not its arguments).
     pub fn app_pid(&self) -> Option<u32> {
         let marker = format!("PHONGHOP_APP_DATA={}", self.app_data.display());
         proc_pids().into_iter().find(|pid| {
             let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            String::from_utf8_lossy(&cmd).contains("phonghop-app")
+            let cmd = String::from_utf8_lossy(&cmd);
+            cmd.contains("phonghop-app")
+                && !cmd.contains("-worker")
                 && std::fs::read(format!("/proc/{pid}/environ"))
                     .unwrap_or_default()
                     .split(|&b| b == 0)
