@@ -56,6 +56,23 @@ fn the_reader_keeps_its_place_steps_through_matches_and_works_from_the_keyboard(
             long.as_os_str(),
         ],
     )?;
+    // A paper with an outline and links between its pages.
+    let nav = tmp.path().join("papers").join("muc-luc.pdf");
+    phonghop_pdf::navigation_pdf(&nav)?;
+    cli(
+        &phonghop,
+        [
+            "--data".as_ref(),
+            hub_dir.as_os_str(),
+            "paper".as_ref(),
+            "add".as_ref(),
+            "--meeting".as_ref(),
+            MEETING.as_ref(),
+            "--item".as_ref(),
+            "2".as_ref(),
+            nav.as_os_str(),
+        ],
+    )?;
     hub.start()?;
     let invite = hub.invite(PERSON)?;
     let xvfb = Xvfb::start()?;
@@ -82,6 +99,7 @@ fn the_reader_keeps_its_place_steps_through_matches_and_works_from_the_keyboard(
             flow(&c, &invite, &shots, &files).await?;
             page_failure(&c, &tmp.path().join("app"), &long, &shots).await?;
             worker_crash(&c, &crash_flag, &shots).await?;
+            navigation(&c, &shots).await?;
             pdfium_outside(driver.app_pid())
         })
         .await
@@ -436,6 +454,45 @@ async fn worker_crash(c: &Client, flag: &Path, shots: &Path) -> Result<()> {
     .await?;
     click(c, &format!("{} {}", page(0), tid("page-retry"))).await?;
     wait_attr(c, &image(0), "data-state", "shown").await?;
+    Ok(())
+}
+
+/// The outline panel lists the paper's bookmarks and opens their pages; a
+/// link on a page jumps to its target; "Quay lại" returns to where the
+/// reader was, after either.
+async fn navigation(c: &Client, shots: &Path) -> Result<()> {
+    click(c, &tid("reader-close")).await?;
+    let id = paper_id(c, phonghop_pdf::NAVIGATION_TITLE).await?;
+    open_paper(c, &id).await?;
+    let total = 6;
+    stays_on(c, 1, total, "opening the paper").await?;
+    click(c, &tid("outline-toggle")).await?;
+    wait_count(c, &tid("outline-entry"), 4).await?;
+    let listed = text_of(c, &tid("outline")).await?;
+    ensure!(
+        listed.contains("Phần II. Nhiệm vụ năm tới")
+            && listed.contains("Điều 5. Tổ chức thực hiện"),
+        "the outline panel must list the paper's bookmarks: {listed:?}"
+    );
+    screenshot(c, shots, "reader-outline").await?;
+    let entry = |p: u32| format!("{}[data-page=\"{p}\"]", tid("outline-entry"));
+    click(c, &entry(3)).await?;
+    stays_on(c, 4, total, "the outline entry of page 4").await?;
+    wait_text(c, &tid("nav-back"), "↩ Quay lại trang 1").await?;
+    click(c, &tid("nav-back")).await?;
+    stays_on(c, 1, total, "back after the outline").await?;
+    wait_count(c, &tid("nav-back"), 0).await?;
+    click(c, &tid("outline-toggle")).await?;
+    wait_count(c, &tid("outline"), 0).await?;
+
+    // The table of contents on page 1 links to pages 2, 4 and 5.
+    let link = |p: u32| format!("{}[data-target=\"{p}\"]", tid("page-link"));
+    wait_css(c, &link(4)).await?;
+    click(c, &link(4)).await?;
+    stays_on(c, 5, total, "the link to page 5").await?;
+    screenshot(c, shots, "reader-link-followed").await?;
+    click(c, &tid("nav-back")).await?;
+    stays_on(c, 1, total, "back after the link").await?;
     Ok(())
 }
 

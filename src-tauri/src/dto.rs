@@ -231,6 +231,8 @@ pub struct PageSize {
 pub struct PaperPages {
     /// Pages.
     pub pages: Vec<PageSize>,
+    /// The paper's outline, depth first.
+    pub outline: Vec<phonghop_core::navigation::OutlineEntry>,
 }
 
 impl From<&phonghop_client::AnalysisText> for PaperPages {
@@ -244,6 +246,7 @@ impl From<&phonghop_client::AnalysisText> for PaperPages {
                     height: p.height,
                 })
                 .collect(),
+            outline: t.outline.clone(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! `spawn_blocking`.
 
 use crate::ClientError;
+use phonghop_core::navigation::{OutlineEntry, PageLink};
 use phonghop_core::protocol::*;
 use phonghop_core::*;
 use phonghop_store::rusqlite::{params, OptionalExtension};
@@ -842,11 +843,15 @@ impl ClientDir {
     }
 }
 
-/// The part of the hub's import analysis the client reads (page texts).
+/// The part of the hub's import analysis the client reads (page texts,
+/// links, the outline).
 #[derive(Debug, Deserialize)]
 pub struct AnalysisText {
     /// Pages.
     pub pages: Vec<PageText>,
+    /// The outline (absent from papers imported before outlines were read).
+    #[serde(default)]
+    pub outline: Vec<OutlineEntry>,
 }
 
 /// One page's text and boxes.
@@ -860,6 +865,9 @@ pub struct PageText {
     pub text: String,
     /// One box per char.
     pub boxes: Vec<[f32; 4]>,
+    /// Links on the page.
+    #[serde(default)]
+    pub links: Vec<PageLink>,
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ClientError> {

@@ -14,6 +14,7 @@ pub mod invite;
 pub mod limits;
 pub mod log;
 pub mod model;
+pub mod navigation;
 pub mod protocol;
 pub mod reducer;
 pub mod sign;

@@ -19,6 +19,9 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{display_name, PdfError};
 use crate::library::pdfium;
+pub use phonghop_core::navigation::{
+    LinkTarget, OutlineEntry, PageLink, MAX_OUTLINE, MAX_OUTLINE_DEPTH, MAX_PAGE_LINKS,
+};
 
 /// Files larger than this are refused at import (1 GiB).
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
@@ -44,6 +47,10 @@ pub struct Analysis {
     pub pages: Vec<PageAnalysis>,
     /// Non-fatal problems (a page whose text could not be read...).
     pub warnings: Vec<String>,
+    /// The outline (bookmarks), depth first; empty when the paper has none.
+    /// Absent in analyses made before outlines were read.
+    #[serde(default)]
+    pub outline: Vec<OutlineEntry>,
 }
 
 impl Analysis {
@@ -145,6 +152,9 @@ pub struct PageAnalysis {
     pub text: String,
     /// One box per char of `text`.
     pub boxes: Vec<[f32; 4]>,
+    /// Links on the page (absent in analyses made before links were read).
+    #[serde(default)]
+    pub links: Vec<PageLink>,
 }
 
 /// Reads a whole file after the cheap checks (exists, size, header).
@@ -290,11 +300,13 @@ pub fn analyze_with_limit(path: &Path, max_bytes: u64) -> Result<Analysis, PdfEr
                         (String::new(), Vec::new())
                     }
                 };
+                let links = page_links(&page, count);
                 out_pages.push(PageAnalysis {
                     width: page.width().value,
                     height: page.height().value,
                     text,
                     boxes,
+                    links,
                 });
             }
             Err(e) => {
@@ -342,7 +354,86 @@ pub fn analyze_with_limit(path: &Path, max_bytes: u64) -> Result<Analysis, PdfEr
         signatures,
         pages: out_pages,
         warnings,
+        outline: outline(&doc, count),
     })
+}
+
+/// The page a destination opens, if it is a page of this paper.
+fn dest_page(dest: Option<PdfDestination<'_>>, count: PdfPageIndex) -> Option<u32> {
+    let i = dest?.page_index().ok()?;
+    (i < count).then(|| u32::try_from(i).ok()).flatten()
+}
+
+/// Where an action or a destination leads (the destination wins: PDFium
+/// resolves it for both forms).
+fn target(
+    dest: Option<PdfDestination<'_>>,
+    action: Option<PdfAction<'_>>,
+    count: PdfPageIndex,
+) -> Option<LinkTarget> {
+    if let Some(page) = dest_page(dest, count) {
+        return Some(LinkTarget::Page { page });
+    }
+    let action = action?;
+    if let Some(local) = action.as_local_destination_action() {
+        return dest_page(local.destination().ok(), count).map(|page| LinkTarget::Page { page });
+    }
+    let uri = action.as_uri_action()?.uri().ok()?;
+    let uri = uri.trim().to_string();
+    (!uri.is_empty()).then_some(LinkTarget::Uri { uri })
+}
+
+/// The outline, depth first, bounded by [`MAX_OUTLINE`] entries and
+/// [`MAX_OUTLINE_DEPTH`] levels (so a looping outline ends).
+fn outline(doc: &PdfDocument<'_>, count: PdfPageIndex) -> Vec<OutlineEntry> {
+    fn walk(
+        first: Option<PdfBookmark<'_>>,
+        depth: u32,
+        count: PdfPageIndex,
+        out: &mut Vec<OutlineEntry>,
+    ) {
+        let mut node = first;
+        while let Some(b) = node {
+            if out.len() >= MAX_OUTLINE || depth > MAX_OUTLINE_DEPTH {
+                return;
+            }
+            let page = match target(b.destination(), b.action(), count) {
+                Some(LinkTarget::Page { page }) => Some(page),
+                _ => None,
+            };
+            out.push(OutlineEntry {
+                title: b.title().unwrap_or_default().trim().to_string(),
+                depth,
+                page,
+            });
+            walk(b.first_child(), depth + 1, count, out);
+            node = b.next_sibling();
+        }
+    }
+    let mut out = Vec::new();
+    walk(doc.bookmarks().root(), 0, count, &mut out);
+    out
+}
+
+/// The links of one page that lead somewhere, bounded by [`MAX_PAGE_LINKS`].
+fn page_links(page: &PdfPage<'_>, count: PdfPageIndex) -> Vec<PageLink> {
+    page.links()
+        .iter()
+        .filter_map(|l| {
+            let r = l.rect().ok()?;
+            let target = target(l.destination(), l.action(), count)?;
+            Some(PageLink {
+                rect: [
+                    r.left().value,
+                    r.bottom().value,
+                    r.right().value,
+                    r.top().value,
+                ],
+                target,
+            })
+        })
+        .take(MAX_PAGE_LINKS)
+        .collect()
 }
 
 /// Text of a page and one box per char, aligned.

@@ -576,3 +576,190 @@ pub fn noise_image_pdf(path: &Path, bytes: u64, seed: u64) -> Result<(), PdfErro
     w.flush().map_err(write_err)?;
     w.get_ref().sync_all().map_err(write_err)
 }
+
+/// The title (document information) of [`navigation_pdf`]'s paper.
+pub const NAVIGATION_TITLE: &str = "Báo cáo có mục lục";
+
+/// What [`navigation_pdf`] wrote, for tests to check against.
+#[derive(Debug, Clone)]
+pub struct NavigationPaper {
+    /// Number of pages.
+    pub pages: u32,
+    /// The outline: (title, depth, zero-based page).
+    pub outline: Vec<(String, u32, u32)>,
+    /// The internal links: (zero-based page they sit on, `[l, b, r, t]`
+    /// rect in points, zero-based target page).
+    pub links: Vec<(u32, [f32; 4], u32)>,
+}
+
+/// Writes a six-page A4 paper with an outline (Vietnamese titles, two
+/// levels) and internal links: a table of contents on page 1 whose lines
+/// jump to pages 2, 4 and 5, and a "back to contents" link on page 6.
+///
+/// PDFium can read outlines and links but not write them, so this one is
+/// written by hand: a few objects, a Type 1 standard font (the page text is
+/// ASCII; the outline titles are UTF-16), an exact cross-reference table.
+pub fn navigation_pdf(out_path: &Path) -> Result<NavigationPaper, PdfError> {
+    const PAGES: u32 = 6;
+    let outline: Vec<(String, u32, u32)> = vec![
+        ("Mục lục".into(), 0, 0),
+        ("Phần I. Tình hình kinh tế".into(), 0, 1),
+        ("Phần II. Nhiệm vụ năm tới".into(), 0, 3),
+        ("Điều 5. Tổ chức thực hiện".into(), 1, 4),
+    ];
+    // Table of contents lines on page 1: (text, target page).
+    let toc: [(&str, u32); 3] = [
+        ("Phan I. Tinh hinh kinh te ........ trang 2", 1),
+        ("Phan II. Nhiem vu nam toi ........ trang 4", 3),
+        ("Dieu 5. To chuc thuc hien ........ trang 5", 4),
+    ];
+    let mut links: Vec<(u32, [f32; 4], u32)> = toc
+        .iter()
+        .enumerate()
+        .map(|(i, (_, to))| {
+            let y = 700.0 - 40.0 * i as f32;
+            (0, [70.0, y - 6.0, 420.0, y + 18.0], *to)
+        })
+        .collect();
+    links.push((PAGES - 1, [70.0, 594.0, 300.0, 618.0], 0));
+
+    // Object numbers: 1 catalog, 2 pages, 3 outlines root, 4 font, then per
+    // page (page, content), then one per link, then one per outline item.
+    let page_obj = |p: u32| 5 + 2 * p;
+    let content_obj = |p: u32| 6 + 2 * p;
+    let first_link = 5 + 2 * PAGES;
+    let first_item = first_link + links.len() as u32;
+    let mut objects: Vec<String> = Vec::new();
+    objects.push("<< /Type /Catalog /Pages 2 0 R /Outlines 3 0 R >>".into());
+    let kids: Vec<String> = (0..PAGES).map(|p| format!("{} 0 R", page_obj(p))).collect();
+    objects.push(format!(
+        "<< /Type /Pages /Kids [{}] /Count {PAGES} >>",
+        kids.join(" ")
+    ));
+    let top: Vec<u32> = (0..outline.len() as u32)
+        .filter(|&i| outline[i as usize].1 == 0)
+        .collect();
+    objects.push(format!(
+        "<< /Type /Outlines /First {} 0 R /Last {} 0 R /Count {} >>",
+        first_item + top[0],
+        first_item + top[top.len() - 1],
+        outline.len()
+    ));
+    objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into());
+    for p in 0..PAGES {
+        let annots: Vec<String> = links
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.0 == p)
+            .map(|(i, _)| format!("{} 0 R", first_link + i as u32))
+            .collect();
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_W} {PAGE_H}] /Resources << /Font << /F1 4 0 R >> >> /Contents {} 0 R /Annots [{}] >>",
+            content_obj(p),
+            annots.join(" ")
+        ));
+        let mut text = vec![(28.0, 760.0, format!("Trang {}", p + 1))];
+        if p == 0 {
+            text.push((18.0, 730.0, "Muc luc".into()));
+            for (i, (line, _)) in toc.iter().enumerate() {
+                text.push((14.0, 700.0 - 40.0 * i as f32, (*line).into()));
+            }
+        } else {
+            text.push((
+                14.0,
+                700.0,
+                format!("Noi dung trang {} cua to trinh.", p + 1),
+            ));
+        }
+        if p == PAGES - 1 {
+            text.push((14.0, 600.0, "Ve muc luc (trang 1)".into()));
+        }
+        let stream: String = text
+            .iter()
+            .map(|(size, y, t)| format!("BT /F1 {size} Tf 72 {y} Td ({t}) Tj ET\n"))
+            .collect();
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{stream}endstream",
+            stream.len()
+        ));
+    }
+    for (_, rect, to) in &links {
+        objects.push(format!(
+            "<< /Type /Annot /Subtype /Link /Rect [{} {} {} {}] /Border [0 0 0] /Dest [{} 0 R /XYZ null null null] >>",
+            rect[0], rect[1], rect[2], rect[3], page_obj(*to)
+        ));
+    }
+    let utf16 = |s: &str| -> String {
+        let mut h = String::from("<FEFF");
+        for u in s.encode_utf16() {
+            h.push_str(&format!("{u:04X}"));
+        }
+        h.push('>');
+        h
+    };
+    // An item's parent is the closest earlier item one level up.
+    let parent_of = |j: usize| (0..j).rev().find(|&k| outline[k].1 < outline[j].1);
+    let item = |j: usize| first_item + j as u32;
+    for (i, (title, depth, page)) in outline.iter().enumerate() {
+        let parent = parent_of(i);
+        let siblings: Vec<usize> = (0..outline.len())
+            .filter(|&j| outline[j].1 == *depth && parent_of(j) == parent)
+            .collect();
+        let parent = parent.map_or(3, item);
+        let pos = siblings.iter().position(|&j| j == i).unwrap_or(0);
+        let mut d = format!(
+            "<< /Title {} /Parent {parent} 0 R /Dest [{} 0 R /Fit]",
+            utf16(title),
+            page_obj(*page)
+        );
+        if pos > 0 {
+            d.push_str(&format!(" /Prev {} 0 R", item(siblings[pos - 1])));
+        }
+        if let Some(&n) = siblings.get(pos + 1) {
+            d.push_str(&format!(" /Next {} 0 R", item(n)));
+        }
+        let children: Vec<usize> = (i + 1..outline.len())
+            .take_while(|&j| outline[j].1 > *depth)
+            .filter(|&j| outline[j].1 == depth + 1)
+            .collect();
+        if let (Some(f), Some(l)) = (children.first(), children.last()) {
+            d.push_str(&format!(
+                " /First {} 0 R /Last {} 0 R /Count {}",
+                item(*f),
+                item(*l),
+                children.len()
+            ));
+        }
+        d.push_str(" >>");
+        objects.push(d);
+    }
+
+    objects.push(format!("<< /Title {} >>", utf16(NAVIGATION_TITLE)));
+    let info = objects.len();
+
+    let mut pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::with_capacity(objects.len());
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for off in offsets {
+        table.push_str(&format!("{off:010} 00000 n \n"));
+    }
+    pdf.extend_from_slice(table.as_bytes());
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R /Info {info} 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    write_atomic(out_path, &pdf)?;
+    Ok(NavigationPaper {
+        pages: PAGES,
+        outline,
+        links,
+    })
+}

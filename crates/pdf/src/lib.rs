@@ -27,13 +27,15 @@ pub mod sandbox;
 pub mod worker;
 
 pub use analyze::{
-    analyze, analyze_with_limit, page_count, Analysis, Metadata, PageAnalysis, SignatureInfo,
+    analyze, analyze_with_limit, page_count, Analysis, LinkTarget, Metadata, OutlineEntry,
+    PageAnalysis, PageLink, SignatureInfo,
 };
 pub use encode::Encoding;
 pub use error::PdfError;
 pub use export::{export_annotated, ExportAnnotation, ExportKind};
 pub use fixtures::{
-    find_font, generate_large_paper, noise_image_pdf, render_text_file, render_text_pdf, PaperText,
+    find_font, generate_large_paper, navigation_pdf, noise_image_pdf, render_text_file,
+    render_text_pdf, NavigationPaper, PaperText, NAVIGATION_TITLE,
 };
 pub use isolate::{
     analyze_isolated, run_analyze_worker, WorkerReply, SMOKE_WIDTH, WORKER_ARGS, WORKER_FAULT_ENV,

@@ -103,3 +103,42 @@ fn char_boxes_locate_words_on_the_page() {
     assert!(b[0] >= 60.0 && b[2] <= 540.0, "inside margins: {b:?}");
     assert!(b[2] > b[0] && b[3] > b[1], "non-empty box: {b:?}");
 }
+
+/// The outline and the internal links of our navigation paper come back
+/// from import analysis as written: titles (UTF-16, Vietnamese), levels,
+/// target pages, link rectangles.
+#[test]
+fn navigation_paper_outline_and_links_are_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("muc-luc.pdf");
+    let want = phonghop_pdf::navigation_pdf(&path).expect("write the navigation paper");
+    let a = phonghop_pdf::analyze_isolated(
+        &common::worker_exe(),
+        &path,
+        std::time::Duration::from_secs(60),
+    )
+    .expect("it imports");
+    assert_eq!(a.page_count, want.pages);
+    let outline: Vec<(String, u32, u32)> = a
+        .outline
+        .iter()
+        .map(|e| {
+            (
+                e.title.clone(),
+                e.depth,
+                e.page.expect("every entry has a page"),
+            )
+        })
+        .collect();
+    assert_eq!(outline, want.outline);
+    let mut links = Vec::new();
+    for (p, page) in a.pages.iter().enumerate() {
+        for l in &page.links {
+            match l.target {
+                phonghop_pdf::LinkTarget::Page { page: to } => links.push((p as u32, l.rect, to)),
+                ref other => panic!("only internal links were written, got {other:?}"),
+            }
+        }
+    }
+    assert_eq!(links, want.links);
+}

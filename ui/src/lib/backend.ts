@@ -93,6 +93,26 @@ export interface TextPage {
   text: string;
   /** One box per character (Unicode scalar value) of `text`: index with `Array.from(text)`. */
   boxes: Box[];
+  /** Links on the page (absent for papers imported before links were read). */
+  links?: PageLink[];
+}
+
+/** Where a link leads: a page of the same paper (0-based) or an address outside it. */
+export type LinkTarget = { kind: "page"; page: number } | { kind: "uri"; uri: string };
+
+export interface PageLink {
+  /** `[left, bottom, right, top]` in PDF points, origin bottom-left. */
+  rect: Box;
+  target: LinkTarget;
+}
+
+/** One outline (bookmark) entry, depth first. */
+export interface OutlineEntry {
+  title: string;
+  /** 0 at the top level. */
+  depth: number;
+  /** 0-based; null for an entry that only groups others. */
+  page: number | null;
 }
 
 export interface PageSize {
@@ -103,6 +123,7 @@ export interface PageSize {
 
 export interface PaperPages {
   pages: PageSize[];
+  outline: OutlineEntry[];
 }
 
 export interface SearchHit {

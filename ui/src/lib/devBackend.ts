@@ -692,6 +692,7 @@ export class DevBackend implements Backend {
         const { width, height } = layout(lines);
         return { width, height };
       }),
+      outline: [],
     };
   }
 

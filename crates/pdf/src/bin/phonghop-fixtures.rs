@@ -1,6 +1,7 @@
 //! `phonghop-fixtures OUT_DIR [--papers DIR] [--large-pages N]`: writes our
-//! test PDFs: one per `assets/demo/papers/*.txt` (same stem, `.pdf`) and the
-//! big benchmark paper `large-N.pdf`. Generated PDFs are never committed;
+//! test PDFs: one per `assets/demo/papers/*.txt` (same stem, `.pdf`), the
+//! paper with an outline and links `muc-luc.pdf`, and the big benchmark paper
+//! `large-N.pdf`. Generated PDFs are never committed;
 //! `scripts/fixtures` runs this.
 
 use std::path::{Path, PathBuf};
@@ -54,6 +55,13 @@ fn run() -> Result<(), String> {
         let pages = phonghop_pdf::render_text_file(txt, &font, &pdf).map_err(|e| e.to_string())?;
         println!("{} ({pages} pages)", pdf.display());
     }
+    let nav = out.join("muc-luc.pdf");
+    let written = phonghop_pdf::navigation_pdf(&nav).map_err(|e| e.to_string())?;
+    println!(
+        "{} ({} pages, outline and links)",
+        nav.display(),
+        written.pages
+    );
     if large_pages > 0 {
         let t = Instant::now();
         let pdf = out.join(format!("large-{large_pages}.pdf"));
