@@ -44,8 +44,11 @@ impl AppState {
     }
 }
 
-/// The render service's memory cache in the app (encoded page images).
-const APP_PAGE_MEMORY: usize = 16 << 20;
+/// The render service's memory cache in the app (encoded page images): a
+/// few pages. The disk cache reads a page back in about a millisecond, and
+/// the reader keeps the pages near the view decoded itself; 16 MB here
+/// measured no faster turns (`scripts/bench-app --release`).
+const APP_PAGE_MEMORY: usize = 4 << 20;
 
 /// Pages are still pictures laid over with text and marks: WebKit draws
 /// them in software, as Evince draws its pages. Composited through GL, each

@@ -714,10 +714,7 @@ impl ClientDir {
         {
             return Ok(false);
         }
-        let path = self.blobs.path(&a);
-        let bytes = std::fs::read(&path).map_err(io(&path))?;
-        let analysis: AnalysisText = serde_json::from_slice(&bytes)
-            .map_err(|e| ClientError::Protocol(format!("paper analysis {a} is not valid: {e}")))?;
+        let analysis = self.read_analysis(&a)?;
         let texts: Vec<&str> = analysis.pages.iter().map(|p| p.text.as_str()).collect();
         phonghop_store::search::index_pages(
             self.store.conn(),
@@ -728,6 +725,16 @@ impl ClientDir {
         )
         .map_err(|e| self.sqlite(e))?;
         Ok(true)
+    }
+
+    /// Parses an analysis blob as it streams from disk: the blob of a
+    /// 300-page paper is some 30 MB of JSON, which a whole read would hold
+    /// on top of the parsed pages.
+    fn read_analysis(&self, a: &Hash) -> Result<AnalysisText, ClientError> {
+        let path = self.blobs.path(a);
+        let file = std::fs::File::open(&path).map_err(io(&path))?;
+        serde_json::from_reader(std::io::BufReader::with_capacity(256 << 10, file))
+            .map_err(|e| ClientError::Protocol(format!("paper analysis {a} is not valid: {e}")))
     }
 
     /// The page texts and character boxes of a paper version (from its
@@ -760,11 +767,7 @@ impl ClientDir {
             texts.push(hit);
             return Ok(text);
         }
-        let path = self.blobs.path(&a);
-        let bytes = std::fs::read(&path).map_err(io(&path))?;
-        let analysis: AnalysisText = serde_json::from_slice(&bytes)
-            .map_err(|e| ClientError::Protocol(format!("paper analysis {a} is not valid: {e}")))?;
-        let analysis = Arc::new(analysis);
+        let analysis = Arc::new(self.read_analysis(&a)?);
         if texts.len() >= TEXTS_KEPT {
             texts.remove(0);
         }
