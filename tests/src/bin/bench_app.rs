@@ -14,11 +14,16 @@
 //!   the same file, window size (fit width) and display, in the same run,
 //!   turned with `xdotool` ("n", next page).
 //!
+//! - join while downloading: a new device joins while the pack holds a
+//!   200 MB paper (in an earlier agenda item than the current one): join
+//!   → the first page of the current item's paper painted, and how much of
+//!   the big paper was on the device at that moment.
+//!
 //! Turns come `--think-ms` apart (300 ms: a delegate skimming, not reading),
 //! for us and for Evince alike.
 //!
 //! Usage: bench-app --pdf FILE [--turns 50] [--long-turns 300] [--think-ms 300]
-//! [--starts 5] [--idle-secs 10] [--no-evince]
+//! [--starts 5] [--idle-secs 10] [--no-evince] [--no-join]
 
 use anyhow::{bail, ensure, Context, Result};
 use fantoccini::{Client, Locator};
@@ -36,6 +41,7 @@ struct Args {
     long_turns: u32,
     think: Duration,
     evince: bool,
+    join: bool,
     starts: u32,
     idle: Duration,
 }
@@ -47,6 +53,7 @@ fn args() -> Result<Args> {
         long_turns: 300,
         think: Duration::from_millis(300),
         evince: true,
+        join: true,
         starts: 5,
         idle: Duration::from_secs(10),
     };
@@ -58,11 +65,12 @@ fn args() -> Result<Args> {
             "--turns" => a.turns = v()?.parse()?,
             "--long-turns" => a.long_turns = v()?.parse()?,
             "--no-evince" => a.evince = false,
+            "--no-join" => a.join = false,
             "--think-ms" => a.think = Duration::from_millis(v()?.parse()?),
             "--starts" => a.starts = v()?.parse()?,
             "--idle-secs" => a.idle = Duration::from_secs(v()?.parse()?),
             "-h" | "--help" => {
-                println!("usage: bench-app --pdf FILE [--turns 50] [--long-turns 300] [--think-ms 300] [--starts 5] [--idle-secs 10] [--no-evince]");
+                println!("usage: bench-app --pdf FILE [--turns 50] [--long-turns 300] [--think-ms 300] [--starts 5] [--idle-secs 10] [--no-evince] [--no-join]");
                 std::process::exit(0);
             }
             _ => bail!("unknown argument {k:?} (see --help)"),
@@ -135,6 +143,16 @@ fn main() -> Result<()> {
             .context("the benchmark did not finish within 15 minutes")?
     });
     drop(driver);
+    let joined = match (&result, a.join) {
+        (Ok(_), true) => Some(rt.block_on(join_while_downloading(
+            &phonghop,
+            &hub,
+            &app,
+            &xvfb.display,
+            tmp.path(),
+        ))),
+        _ => None,
+    };
     let evince = match (&result, a.evince) {
         (Ok(_), true) => Some(evince::measure(
             &xvfb.display,
@@ -222,6 +240,17 @@ fn main() -> Result<()> {
             a.long_turns,
             long.pss_kib as f64 / short.pss_kib.max(1) as f64
         );
+    }
+    match joined {
+        Some(Ok(j)) => println!(
+            "join while a {} MB paper downloads → first page of the current item's paper painted: {:.0} ms (goal ≤ 2000 ms); {:.0} of {} MB of the big paper on the device then",
+            BIG_MB,
+            j.first_page_ms,
+            j.big_on_disk as f64 / 1e6,
+            BIG_MB
+        ),
+        Some(Err(e)) => println!("join while downloading: not measured: {e:#}"),
+        None => {}
     }
     for (stage, m) in &r.memory {
         let each: Vec<String> = m
@@ -516,4 +545,149 @@ mod evince {
         }
         Ok(out)
     }
+}
+
+/// Size of the paper that streams behind the join.
+const BIG_MB: u64 = 200;
+/// The current item's paper (item 3.1 of the demo).
+const CURRENT_TITLE: &str = "Tờ trình số 45";
+
+struct Joined {
+    first_page_ms: f64,
+    /// Bytes of the big paper on the device (whole or partial) at the paint.
+    big_on_disk: u64,
+}
+
+/// A new device joins while the pack holds a 200 MB paper in item 2; the
+/// chair has moved the meeting to item 3.1. Measures join → the first page
+/// of the current item's paper painted.
+async fn join_while_downloading(
+    phonghop: &std::path::Path,
+    hub: &Hub,
+    app: &std::path::Path,
+    display: &str,
+    tmp: &std::path::Path,
+) -> Result<Joined> {
+    let big = tmp.join("anh-chup-hien-truong.pdf");
+    eprintln!("bench-app: writing and adding a {BIG_MB} MB paper");
+    phonghop_pdf::noise_image_pdf(&big, BIG_MB * 1_000_000, 7)?;
+    let sha = phonghop_core::Hash::of(&std::fs::read(&big)?).to_hex();
+    let out = Command::new(phonghop)
+        .arg("--data")
+        .arg(&hub.dir)
+        .args([
+            "paper",
+            "add",
+            "--meeting",
+            MEETING,
+            "--item",
+            "2",
+            "--title",
+            "Phụ lục ảnh chụp hiện trường",
+        ])
+        .arg(&big)
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "paper add failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The chair moves the meeting to the current paper's item (a device of
+    // its own that takes the log, not the papers).
+    let chair = phonghop_client::Client::join(
+        &tmp.join("chair"),
+        &hub.invite("chu-toa")?,
+        "bench-app chair",
+    )
+    .await?
+    .discard_blobs(true);
+    chair.pull().await?;
+    let item = {
+        let dir = chair.dir();
+        let d = dir
+            .lock()
+            .map_err(|_| anyhow::anyhow!("chair folder poisoned"))?;
+        let st = d.store().state();
+        st.meetings
+            .get(&phonghop_core::MeetingId::new(MEETING))
+            .and_then(|m| {
+                m.documents
+                    .values()
+                    .find(|p| p.title.starts_with(CURRENT_TITLE))
+            })
+            .and_then(|p| p.item.clone())
+            .context("the current paper has no agenda item")?
+    };
+    let id = chair
+        .submit(phonghop_core::protocol::Command::SetCurrentItem {
+            meeting: phonghop_core::MeetingId::new(MEETING),
+            item: Some(item),
+        })
+        .await?;
+    chair.flush_outbox().await?;
+    let ack = {
+        let dir = chair.dir();
+        let d = dir
+            .lock()
+            .map_err(|_| anyhow::anyhow!("chair folder poisoned"))?;
+        d.ack_of(&id)?
+    };
+    ensure!(
+        ack.is_some_and(|a| matches!(
+            a.outcome,
+            phonghop_core::protocol::CommandOutcome::Applied { .. }
+        )),
+        "the chair could not move the meeting to the current item"
+    );
+
+    let app_data = tmp.join("app-join");
+    let driver = Driver::start(display, &app_data, &tmp.join("home-join"))?;
+    let c = driver.session(app).await?;
+    wait_css(&c, &tid("join-input"))
+        .await?
+        .send_keys(&hub.invite("dai-bieu-2")?)
+        .await?;
+    let t = Instant::now();
+    c.find(Locator::Css(&tid("join-button")))
+        .await?
+        .click()
+        .await?;
+    open_meeting(&c).await?;
+    let paper = paper_id(&c, CURRENT_TITLE).await?;
+    // Its button opens it once the paper is on the device.
+    let button = format!("{}[data-document-id=\"{paper}\"]", tid("paper-open"));
+    wait_js(
+        &c,
+        "the current paper downloaded",
+        &format!(
+            "const b = document.querySelector({}); return !!b && !b.disabled;",
+            serde_json::to_string(&button)?
+        ),
+    )
+    .await?;
+    open_paper(&c, &paper).await?;
+    page_image_loaded(&c, 0).await?;
+    let first_page_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let big_on_disk = files_named(&app_data.join("hub").join("blobs"), &sha);
+    close(c, &driver).await?;
+    drop(driver);
+    Ok(Joined {
+        first_page_ms,
+        big_on_disk,
+    })
+}
+
+/// Total size of the files under `dir` whose name starts with `prefix`.
+fn files_named(dir: &std::path::Path, prefix: &str) -> u64 {
+    let mut total = 0;
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            total += files_named(&p, prefix);
+        } else if e.file_name().to_string_lossy().starts_with(prefix) {
+            total += e.metadata().map(|m| m.len()).unwrap_or(0);
+        }
+    }
+    total
 }
