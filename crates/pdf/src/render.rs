@@ -208,6 +208,8 @@ pub struct RenderStats {
     pub cancelled: u64,
     /// Documents opened (cold opens).
     pub documents_opened: u64,
+    /// Render worker processes started (0 when PDFium runs in-process).
+    pub worker_starts: u64,
 }
 
 type Reply = Result<RenderedPage, PdfError>;
@@ -579,7 +581,7 @@ impl Worker {
         }
     }
 
-    fn next_job(&self) -> Option<Job> {
+    fn next_job(&mut self) -> Option<Job> {
         let mut q = self.shared.queue();
         loop {
             if q.shutdown {
@@ -588,7 +590,29 @@ impl Worker {
             if let Some(job) = q.heap.pop() {
                 return Some(job);
             }
-            q = self.shared.wake.wait(q).unwrap_or_else(|e| e.into_inner());
+            let idle = match &self.backend {
+                Backend::Process(w) if w.is_running() => Some(w.idle_limit()),
+                _ => None,
+            };
+            match idle {
+                Some(limit) => {
+                    let (guard, waited) = self
+                        .shared
+                        .wake
+                        .wait_timeout(q, limit)
+                        .unwrap_or_else(|e| e.into_inner());
+                    q = guard;
+                    if waited.timed_out() && q.heap.is_empty() {
+                        // Nothing asked for a while: the reader has its
+                        // pages; the worker's memory goes back until the
+                        // next page that is not cached.
+                        if let Backend::Process(w) = &mut self.backend {
+                            w.stop_idle();
+                        }
+                    }
+                }
+                None => q = self.shared.wake.wait(q).unwrap_or_else(|e| e.into_inner()),
+            }
         }
     }
 
@@ -642,6 +666,9 @@ impl Worker {
         };
         if opened {
             self.shared.stats().documents_opened += 1;
+        }
+        if let Backend::Process(w) = &self.backend {
+            self.shared.stats().worker_starts = w.starts();
         }
         let bytes = Arc::new(bytes);
         if let Some(p) = &disk {

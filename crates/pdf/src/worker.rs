@@ -56,11 +56,16 @@ pub struct WorkerSpec {
     pub memory: u64,
     /// How long one request may take before the child is killed.
     pub timeout: Duration,
+    /// How long the render service keeps an unused worker before it lets
+    /// it go (the next page that is not cached starts a new one).
+    pub idle: Duration,
 }
 
 impl WorkerSpec {
     /// A spec with the default limits: 2 GiB of address space (a page at the
-    /// widest size needs a few hundred MB) and 30 s per request.
+    /// widest size needs a few hundred MB), 30 s per request, and an idle
+    /// worker let go after 5 s (the reader asks the pages ahead as soon as
+    /// a page is shown, so a turn after a pause comes from the disk cache).
     pub fn new(exe: PathBuf, read: Vec<PathBuf>, write: Vec<PathBuf>) -> Self {
         WorkerSpec {
             exe,
@@ -68,6 +73,7 @@ impl WorkerSpec {
             write,
             memory: 2 << 30,
             timeout: Duration::from_secs(30),
+            idle: Duration::from_secs(5),
         }
     }
 
@@ -332,6 +338,27 @@ impl WorkerProcess {
         self.starts
     }
 
+    /// Whether a child is running now.
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// How long an unused child is kept ([`WorkerSpec::idle`]).
+    pub fn idle_limit(&self) -> Duration {
+        self.spec.idle
+    }
+
+    /// Lets an idle child go: its stdin closes and it exits; the next
+    /// request starts a new one.
+    pub fn stop_idle(&mut self) {
+        if let Some(mut r) = self.running.take() {
+            // Closing stdin ends the child's loop; kill covers a busy one.
+            drop(r.stdin);
+            let _ = r.child.kill();
+            let _ = r.child.wait();
+        }
+    }
+
     /// The running child's pid and how far its file rules are enforced,
     /// starting it if needed.
     pub fn status(&mut self) -> Result<(u32, Confinement), PdfError> {
@@ -516,12 +543,7 @@ impl WorkerProcess {
 
 impl Drop for WorkerProcess {
     fn drop(&mut self) {
-        if let Some(mut r) = self.running.take() {
-            // Closing stdin ends the child's loop; kill covers a busy one.
-            drop(r.stdin);
-            let _ = r.child.kill();
-            let _ = r.child.wait();
-        }
+        self.stop_idle();
     }
 }
 

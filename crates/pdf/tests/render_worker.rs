@@ -285,3 +285,37 @@ fn a_folder_made_again_gets_a_fresh_worker() {
         "rules made for the old folder were replaced"
     );
 }
+
+#[test]
+fn an_idle_worker_leaves_and_the_next_page_starts_another() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let papers = papers(dir.path());
+    let mut s = spec(common::worker_exe(), &papers);
+    s.idle = Duration::from_millis(300);
+    let svc = RenderService::start(RenderConfig {
+        process: Some(s),
+        ..RenderConfig::default()
+    })
+    .expect("service with a worker process");
+    let doc = DocRef {
+        sha256: "tracemonkey".into(),
+        path: papers.join("paper.pdf"),
+    };
+    let page = |p: u32| svc.render(RenderRequest::new(doc.clone(), p, 300)).wait();
+    page(0).expect("page 1");
+    page(1).expect("page 2, same worker");
+    assert_eq!(svc.stats().worker_starts, 1);
+    std::thread::sleep(Duration::from_millis(1200));
+    page(0).expect("page 1 again comes from the memory cache");
+    assert_eq!(
+        svc.stats().worker_starts,
+        1,
+        "a cached page needs no worker"
+    );
+    page(2).expect("page 3 after the pause");
+    assert_eq!(
+        svc.stats().worker_starts,
+        2,
+        "the idle worker was let go and a new one rendered page 3"
+    );
+}
