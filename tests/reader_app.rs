@@ -42,37 +42,25 @@ fn the_reader_keeps_its_place_steps_through_matches_and_works_from_the_keyboard(
         "sổ tay đại biểu",
         PARAGRAPHS,
     )?;
-    cli(
-        &phonghop,
-        [
-            "--data".as_ref(),
-            hub_dir.as_os_str(),
-            "paper".as_ref(),
-            "add".as_ref(),
-            "--meeting".as_ref(),
-            MEETING.as_ref(),
-            "--item".as_ref(),
-            "2".as_ref(),
-            long.as_os_str(),
-        ],
-    )?;
-    // A paper with an outline and links between its pages.
+    // And a paper with an outline and links between its pages.
     let nav = tmp.path().join("papers").join("muc-luc.pdf");
     phonghop_pdf::navigation_pdf(&nav)?;
-    cli(
-        &phonghop,
-        [
-            "--data".as_ref(),
-            hub_dir.as_os_str(),
-            "paper".as_ref(),
-            "add".as_ref(),
-            "--meeting".as_ref(),
-            MEETING.as_ref(),
-            "--item".as_ref(),
-            "2".as_ref(),
-            nav.as_os_str(),
-        ],
-    )?;
+    for paper in [&long, &nav] {
+        cli(
+            &phonghop,
+            [
+                "--data".as_ref(),
+                hub_dir.as_os_str(),
+                "paper".as_ref(),
+                "add".as_ref(),
+                "--meeting".as_ref(),
+                MEETING.as_ref(),
+                "--item".as_ref(),
+                "2".as_ref(),
+                paper.as_os_str(),
+            ],
+        )?;
+    }
     hub.start()?;
     let invite = hub.invite(PERSON)?;
     let xvfb = Xvfb::start()?;

@@ -36,6 +36,21 @@ fn spec(exe: PathBuf, papers: &Path) -> WorkerSpec {
     WorkerSpec::new(exe, vec![papers.to_path_buf()], Vec::new())
 }
 
+/// A render service whose PDFium runs in a worker started from `spec`, and
+/// the paper in `papers`.
+fn process_service(spec: WorkerSpec, papers: &Path) -> (RenderService, DocRef) {
+    let svc = RenderService::start(RenderConfig {
+        process: Some(spec),
+        ..RenderConfig::default()
+    })
+    .expect("service with a worker process");
+    let doc = DocRef {
+        sha256: "tracemonkey".into(),
+        path: papers.join("paper.pdf"),
+    };
+    (svc, doc)
+}
+
 fn faulty(dir: &Path, fault: &str) -> PathBuf {
     common::fault_wrapper(dir, WORKER_FAULT_ENV, fault)
 }
@@ -77,15 +92,7 @@ fn a_crash_on_one_page_costs_that_page_only() {
     let dir = tempfile::tempdir().expect("tempdir");
     let papers = papers(dir.path());
     let exe = faulty(dir.path(), "abort-on-page:2");
-    let svc = RenderService::start(RenderConfig {
-        process: Some(spec(exe, &papers)),
-        ..RenderConfig::default()
-    })
-    .expect("service with a worker process");
-    let doc = DocRef {
-        sha256: "tracemonkey".into(),
-        path: papers.join("paper.pdf"),
-    };
+    let (svc, doc) = process_service(spec(exe, &papers), &papers);
     let page = |p: u32| svc.render(RenderRequest::new(doc.clone(), p, 300)).wait();
 
     page(0).expect("page 1 renders");
@@ -292,15 +299,7 @@ fn an_idle_worker_leaves_and_the_next_page_starts_another() {
     let papers = papers(dir.path());
     let mut s = spec(common::worker_exe(), &papers);
     s.idle = Duration::from_millis(300);
-    let svc = RenderService::start(RenderConfig {
-        process: Some(s),
-        ..RenderConfig::default()
-    })
-    .expect("service with a worker process");
-    let doc = DocRef {
-        sha256: "tracemonkey".into(),
-        path: papers.join("paper.pdf"),
-    };
+    let (svc, doc) = process_service(s, &papers);
     let page = |p: u32| svc.render(RenderRequest::new(doc.clone(), p, 300)).wait();
     page(0).expect("page 1");
     page(1).expect("page 2, same worker");

@@ -105,26 +105,7 @@ fn main() -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let mut hub = Hub::demo(&phonghop, &tmp.path().join("hub"))?;
     eprintln!("bench-app: adding {} to the demo meeting", a.pdf.display());
-    let out = Command::new(&phonghop)
-        .arg("--data")
-        .arg(&hub.dir)
-        .args([
-            "paper",
-            "add",
-            "--meeting",
-            MEETING,
-            "--item",
-            "2",
-            "--title",
-            BIG_TITLE,
-        ])
-        .arg(&a.pdf)
-        .output()?;
-    ensure!(
-        out.status.success(),
-        "paper add failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    add_paper(&phonghop, &hub, BIG_TITLE, &a.pdf)?;
     hub.start()?;
     let invite = hub.invite("dai-bieu-1")?;
     let xvfb = Xvfb::start()?;
@@ -572,26 +553,7 @@ async fn join_while_downloading(
     eprintln!("bench-app: writing and adding a {BIG_MB} MB paper");
     phonghop_pdf::noise_image_pdf(&big, BIG_MB * 1_000_000, 7)?;
     let sha = phonghop_core::Hash::of(&std::fs::read(&big)?).to_hex();
-    let out = Command::new(phonghop)
-        .arg("--data")
-        .arg(&hub.dir)
-        .args([
-            "paper",
-            "add",
-            "--meeting",
-            MEETING,
-            "--item",
-            "2",
-            "--title",
-            "Phụ lục ảnh chụp hiện trường",
-        ])
-        .arg(&big)
-        .output()?;
-    ensure!(
-        out.status.success(),
-        "paper add failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    add_paper(phonghop, hub, "Phụ lục ảnh chụp hiện trường", &big)?;
 
     // The chair moves the meeting to the current paper's item (a device of
     // its own that takes the log, not the papers).
@@ -690,4 +652,34 @@ fn files_named(dir: &std::path::Path, prefix: &str) -> u64 {
         }
     }
     total
+}
+
+/// Adds `pdf` to item 2 of the demo meeting under `title`.
+fn add_paper(
+    phonghop: &std::path::Path,
+    hub: &Hub,
+    title: &str,
+    pdf: &std::path::Path,
+) -> Result<()> {
+    let out = Command::new(phonghop)
+        .arg("--data")
+        .arg(&hub.dir)
+        .args([
+            "paper",
+            "add",
+            "--meeting",
+            MEETING,
+            "--item",
+            "2",
+            "--title",
+            title,
+        ])
+        .arg(pdf)
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "paper add failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
 }
