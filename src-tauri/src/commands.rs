@@ -121,12 +121,12 @@ pub async fn get_paper_pages(
 ) -> Res<PaperPages> {
     let c = state.client()?;
     c.with_dir(move |d| {
-        let text = d.paper_text(
+        let layout = d.paper_layout(
             &MeetingId::new(meeting_id),
             &DocumentId::new(document_id),
             version,
         )?;
-        Ok(PaperPages::from(text.as_ref()))
+        Ok(PaperPages::from(layout))
     })
     .await
 }
@@ -144,15 +144,12 @@ pub async fn get_page_text(
 ) -> Res<phonghop_client::PageText> {
     let c = state.client()?;
     c.with_dir(move |d| {
-        let document = DocumentId::new(document_id);
-        let text = d.paper_text(&MeetingId::new(meeting_id), &document, version)?;
-        let p = text.pages.get(page as usize).ok_or_else(|| {
-            phonghop_client::ClientError::Protocol(format!(
-                "paper '{document}' version {version} has no page {}",
-                page + 1
-            ))
-        })?;
-        Ok(p.clone())
+        Ok(d.page_text(
+            &MeetingId::new(meeting_id),
+            &DocumentId::new(document_id),
+            version,
+            page,
+        )?)
     })
     .await
 }

@@ -235,18 +235,15 @@ pub struct PaperPages {
     pub outline: Vec<phonghop_core::navigation::OutlineEntry>,
 }
 
-impl From<&phonghop_client::AnalysisText> for PaperPages {
-    fn from(t: &phonghop_client::AnalysisText) -> Self {
+impl From<phonghop_client::PaperLayout> for PaperPages {
+    fn from(l: phonghop_client::PaperLayout) -> Self {
         PaperPages {
-            pages: t
-                .pages
-                .iter()
-                .map(|p| PageSize {
-                    width: p.width,
-                    height: p.height,
-                })
+            pages: l
+                .sizes
+                .into_iter()
+                .map(|(width, height)| PageSize { width, height })
                 .collect(),
-            outline: t.outline.clone(),
+            outline: l.outline,
         }
     }
 }

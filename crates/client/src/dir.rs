@@ -11,7 +11,6 @@ use phonghop_store::rusqlite::{params, OptionalExtension};
 use phonghop_store::{BlobStore, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 /// A search hit with the character boxes to highlight.
 pub type BoxedHit = (phonghop_store::search::SearchHit, Vec<Vec<[f32; 4]>>);
@@ -219,14 +218,7 @@ pub struct ClientDir {
     store: Store,
     blobs: BlobStore,
     key: SecretKey,
-    /// The last papers' text, parsed: the reader asks for it page by page
-    /// and a search for every hit, and a 300-page paper's analysis is
-    /// tens of megabytes of JSON.
-    texts: Mutex<Vec<(Hash, Arc<AnalysisText>)>>,
 }
-
-/// Papers whose parsed text [`ClientDir`] keeps.
-const TEXTS_KEPT: usize = 2;
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> ClientError + '_ {
     move |source| {
@@ -266,7 +258,6 @@ impl ClientDir {
             store,
             blobs,
             key,
-            texts: Mutex::default(),
         })
     }
 
@@ -715,6 +706,7 @@ impl ClientDir {
             return Ok(false);
         }
         let analysis = self.read_analysis(&a)?;
+        self.store_pages(&a, &analysis)?;
         let texts: Vec<&str> = analysis.pages.iter().map(|p| p.text.as_str()).collect();
         phonghop_store::search::index_pages(
             self.store.conn(),
@@ -737,14 +729,13 @@ impl ClientDir {
             .map_err(|e| ClientError::Protocol(format!("paper analysis {a} is not valid: {e}")))
     }
 
-    /// The page texts and character boxes of a paper version (from its
-    /// analysis blob), if downloaded; the last few stay parsed.
-    pub fn paper_text(
+    /// The analysis blob of a paper version, once it is on this device.
+    fn analysis_of(
         &self,
         meeting: &MeetingId,
         document: &DocumentId,
         version: u32,
-    ) -> Result<Arc<AnalysisText>, ClientError> {
+    ) -> Result<Hash, ClientError> {
         let v = self
             .store
             .state()
@@ -755,24 +746,164 @@ impl ClientDir {
             .ok_or_else(|| {
                 ClientError::Protocol(format!("no version {version} of paper '{document}' here"))
             })?;
-        let a = v.analysis.filter(|a| self.blobs.has(a)).ok_or_else(|| {
+        v.analysis.filter(|a| self.blobs.has(a)).ok_or_else(|| {
             ClientError::Protocol(format!(
                 "the text of paper '{document}' has not arrived yet"
             ))
-        })?;
-        let mut texts = self.texts.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(k) = texts.iter().position(|(h, _)| *h == a) {
-            let hit = texts.remove(k);
-            let text = hit.1.clone();
-            texts.push(hit);
-            return Ok(text);
+        })
+    }
+
+    /// Writes an analysis's pages and outline as rows (see migration 0006),
+    /// in one transaction, the outline row last.
+    fn store_pages(&self, a: &Hash, analysis: &AnalysisText) -> Result<(), ClientError> {
+        let sql = |e| self.sqlite(e);
+        let key = a.to_hex();
+        let tx = self.store.conn().unchecked_transaction().map_err(sql)?;
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO paper_pages (analysis, page, width, height, text, boxes, links) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(sql)?;
+            for (i, p) in analysis.pages.iter().enumerate() {
+                let boxes: Vec<u8> = p
+                    .boxes
+                    .iter()
+                    .flat_map(|b| b.iter().flat_map(|v| v.to_le_bytes()))
+                    .collect();
+                let links = serde_json::to_string(&p.links)
+                    .map_err(|e| ClientError::Protocol(format!("links of page {}: {e}", i + 1)))?;
+                insert
+                    .execute(params![
+                        key,
+                        i as i64,
+                        f64::from(p.width),
+                        f64::from(p.height),
+                        p.text,
+                        boxes,
+                        links
+                    ])
+                    .map_err(sql)?;
+            }
         }
-        let analysis = Arc::new(self.read_analysis(&a)?);
-        if texts.len() >= TEXTS_KEPT {
-            texts.remove(0);
+        let outline = serde_json::to_string(&analysis.outline)
+            .map_err(|e| ClientError::Protocol(format!("outline: {e}")))?;
+        tx.execute(
+            "INSERT OR REPLACE INTO paper_outline (analysis, pages, outline) VALUES (?1, ?2, ?3)",
+            params![key, analysis.pages.len() as i64, outline],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)
+    }
+
+    /// The rows of an analysis, written from the blob if this device has
+    /// not yet (papers downloaded before rows existed).
+    fn pages_of(
+        &self,
+        meeting: &MeetingId,
+        document: &DocumentId,
+        version: u32,
+    ) -> Result<String, ClientError> {
+        let a = self.analysis_of(meeting, document, version)?;
+        let key = a.to_hex();
+        let have: bool = self
+            .store
+            .conn()
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM paper_outline WHERE analysis = ?1)",
+                [&key],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sqlite(e))?;
+        if !have {
+            self.store_pages(&a, &self.read_analysis(&a)?)?;
         }
-        texts.push((a, analysis.clone()));
-        Ok(analysis)
+        Ok(key)
+    }
+
+    /// Every page's size (in points) and the outline of a paper version.
+    pub fn paper_layout(
+        &self,
+        meeting: &MeetingId,
+        document: &DocumentId,
+        version: u32,
+    ) -> Result<PaperLayout, ClientError> {
+        let key = self.pages_of(meeting, document, version)?;
+        let sql = |e| self.sqlite(e);
+        let conn = self.store.conn();
+        let mut q = conn
+            .prepare("SELECT width, height FROM paper_pages WHERE analysis = ?1 ORDER BY page")
+            .map_err(sql)?;
+        let sizes = q
+            .query_map([&key], |r| {
+                Ok((r.get::<_, f64>(0)? as f32, r.get::<_, f64>(1)? as f32))
+            })
+            .map_err(sql)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql)?;
+        let outline: String = conn
+            .query_row(
+                "SELECT outline FROM paper_outline WHERE analysis = ?1",
+                [&key],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        let outline = serde_json::from_str(&outline)
+            .map_err(|e| ClientError::Protocol(format!("stored outline: {e}")))?;
+        Ok(PaperLayout { sizes, outline })
+    }
+
+    /// One page's text, character boxes and links (`page` is 0-based).
+    pub fn page_text(
+        &self,
+        meeting: &MeetingId,
+        document: &DocumentId,
+        version: u32,
+        page: u32,
+    ) -> Result<PageText, ClientError> {
+        let key = self.pages_of(meeting, document, version)?;
+        let row = self
+            .store
+            .conn()
+            .query_row(
+                "SELECT width, height, text, boxes, links FROM paper_pages WHERE analysis = ?1 AND page = ?2",
+                params![key, i64::from(page)],
+                |r| {
+                    Ok((
+                        r.get::<_, f64>(0)?,
+                        r.get::<_, f64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.sqlite(e))?
+            .ok_or_else(|| {
+                ClientError::Protocol(format!(
+                    "paper '{document}' version {version} has no page {}",
+                    page + 1
+                ))
+            })?;
+        let (width, height, text, boxes, links) = row;
+        let boxes = boxes
+            .chunks_exact(16)
+            .map(|c| {
+                let f = |i: usize| f32::from_le_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
+                [f(0), f(4), f(8), f(12)]
+            })
+            .collect();
+        let links = serde_json::from_str(&links)
+            .map_err(|e| ClientError::Protocol(format!("stored links: {e}")))?;
+        Ok(PageText {
+            width: width as f32,
+            height: height as f32,
+            text,
+            boxes,
+            links,
+        })
     }
 
     /// Full-text search over downloaded papers (Vietnamese-folded): a hit
@@ -786,10 +917,9 @@ impl ClientDir {
             .map_err(|e| self.sqlite(e))?;
         let mut out = Vec::with_capacity(hits.len());
         for h in hits {
-            let boxes = self.paper_text(&h.meeting, &h.document, h.version).ok();
-            let boxes = boxes
-                .as_ref()
-                .and_then(|t| t.pages.get(h.page as usize))
+            let boxes = self
+                .page_text(&h.meeting, &h.document, h.version, h.page)
+                .ok()
                 .map(|p| {
                     // One list of boxes per match, in text order, so the
                     // reader can step from match to match.
@@ -816,7 +946,6 @@ impl ClientDir {
     /// Wipes every cached meeting, its search index and all blobs (after
     /// this device was revoked).
     pub fn wipe(&mut self) -> Result<(), ClientError> {
-        self.texts.lock().unwrap_or_else(|p| p.into_inner()).clear();
         // Deleted rows must not stay readable in free pages or the WAL:
         // overwrite them as they are deleted, then rebuild the file and
         // empty the WAL (found by the room simulation: a revoked device's
@@ -836,7 +965,9 @@ impl ClientDir {
         self.blobs = BlobStore::open(&blobs)?;
         self.store
             .conn()
-            .execute("DELETE FROM outbox", [])
+            .execute_batch(
+                "DELETE FROM outbox; DELETE FROM paper_pages; DELETE FROM paper_outline;",
+            )
             .map_err(|e| self.sqlite(e))?;
         self.store
             .conn()
@@ -844,6 +975,16 @@ impl ClientDir {
             .map_err(|e| self.sqlite(e))?;
         Ok(())
     }
+}
+
+/// A paper version's page sizes (points) and outline, for the reader's
+/// layout.
+#[derive(Debug, Clone)]
+pub struct PaperLayout {
+    /// (width, height) of each page, in order.
+    pub sizes: Vec<(f32, f32)>,
+    /// The outline, depth first.
+    pub outline: Vec<OutlineEntry>,
 }
 
 /// The part of the hub's import analysis the client reads (page texts,

@@ -18,7 +18,7 @@ mod tls;
 
 pub use dir::{
     AnalysisText, BoxedHit, ClientDir, Concern, LocalAnnotation, OutboxEntry, OutboxState,
-    PageText, Pairing, PendingState, Refusal,
+    PageText, Pairing, PaperLayout, PendingState, Refusal,
 };
 pub use error::ClientError;
 pub use sync::{Client, Connection, SyncProgress, SyncReport};

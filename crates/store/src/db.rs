@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_sealed_ballots.sql"),
     include_str!("../migrations/0004_global_order.sql"),
     include_str!("../migrations/0005_outbox_outcomes.sql"),
+    include_str!("../migrations/0006_paper_pages.sql"),
 ];
 
 /// Schema version this build knows.
