@@ -790,8 +790,8 @@ impl ClientDir {
         let outline = serde_json::to_string(&analysis.outline)
             .map_err(|e| ClientError::Protocol(format!("outline: {e}")))?;
         tx.execute(
-            "INSERT OR REPLACE INTO paper_outline (analysis, pages, outline) VALUES (?1, ?2, ?3)",
-            params![key, analysis.pages.len() as i64, outline],
+            "INSERT OR REPLACE INTO paper_outline (analysis, outline) VALUES (?1, ?2)",
+            params![key, outline],
         )
         .map_err(sql)?;
         tx.commit().map_err(sql)

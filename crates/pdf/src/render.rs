@@ -634,6 +634,10 @@ impl Worker {
                 work_time: started.elapsed(),
             });
             self.served += 1;
+            // Counted after every job: a crash starts the next worker too.
+            if let Backend::Process(w) = &self.backend {
+                self.shared.stats().worker_starts = w.starts();
+            }
             job.reply.send(result);
         }
     }
@@ -666,9 +670,6 @@ impl Worker {
         };
         if opened {
             self.shared.stats().documents_opened += 1;
-        }
-        if let Backend::Process(w) = &self.backend {
-            self.shared.stats().worker_starts = w.starts();
         }
         let bytes = Arc::new(bytes);
         if let Some(p) = &disk {

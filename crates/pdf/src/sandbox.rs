@@ -108,15 +108,17 @@ fn restrict_files(_read: &[PathBuf], _write: &[PathBuf]) -> Result<Confinement, 
     Ok(Confinement::Unsupported)
 }
 
-/// True when `path` (canonicalised) lies inside one of `roots` (also
-/// canonicalised): the worker's own check, which holds where Landlock does
+/// The folders as the worker compares paths with them: canonical, missing
+/// ones dropped. Made once at start (a folder made again starts a new
+/// worker, see `WorkerProcess`).
+pub fn canonical(roots: &[PathBuf]) -> Vec<PathBuf> {
+    roots.iter().filter_map(|r| r.canonicalize().ok()).collect()
+}
+
+/// True when `path` (canonicalised) lies inside one of `roots` (from
+/// [`canonical`]): the worker's own check, which holds where Landlock does
 /// not.
 pub fn inside(path: &Path, roots: &[PathBuf]) -> bool {
-    let Ok(p) = path.canonicalize() else {
-        return false;
-    };
-    roots
-        .iter()
-        .filter_map(|r| r.canonicalize().ok())
-        .any(|r| p.starts_with(&r))
+    path.canonicalize()
+        .is_ok_and(|p| roots.iter().any(|r| p.starts_with(r)))
 }

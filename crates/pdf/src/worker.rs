@@ -222,6 +222,10 @@ pub fn run_render_worker(args: &[OsString]) -> ExitCode {
     // The protocol's own rule, which holds where Landlock does not: only the
     // folders given. The test hook switches it off to show Landlock alone.
     let checked = fault != Some(Fault::OpenAnything);
+    let (readable, writable) = (
+        sandbox::canonical(&opts.read),
+        sandbox::canonical(&opts.write),
+    );
     let allowed = |p: &Path, roots: &[PathBuf]| !checked || sandbox::inside(p, roots);
     loop {
         let (req, _) = match read_frame::<Request>(&mut input) {
@@ -238,7 +242,7 @@ pub fn run_render_worker(args: &[OsString]) -> ExitCode {
             } => {
                 fault_at_page(fault.as_ref(), page);
                 let r = match &mut renderer {
-                    _ if !allowed(&path, &opts.read) => Err(outside(&path)),
+                    _ if !allowed(&path, &readable) => Err(outside(&path)),
                     Ok(r) => r.render(&path, page, width, encoding),
                     Err(e) => Err(e.clone()),
                 };
@@ -253,8 +257,8 @@ pub fn run_render_worker(args: &[OsString]) -> ExitCode {
                 annotations,
                 watermark,
             } => {
-                let write_ok = dst.parent().is_some_and(|d| allowed(d, &opts.write));
-                let r = if !allowed(&src, &opts.read) {
+                let write_ok = dst.parent().is_some_and(|d| allowed(d, &writable));
+                let r = if !allowed(&src, &readable) {
                     Err(outside(&src))
                 } else if !write_ok {
                     Err(outside(&dst))

@@ -23,7 +23,6 @@ CREATE TABLE paper_pages (
 
 CREATE TABLE paper_outline (
     analysis TEXT PRIMARY KEY,
-    pages INTEGER NOT NULL,
     -- JSON array of outline entries, depth first.
     outline TEXT NOT NULL
 ) WITHOUT ROWID;
