@@ -556,10 +556,23 @@ pub fn log(data: Option<&Path>, cmd: LogCmd) -> Result<()> {
 }
 
 /// `phonghop audit FILE`: verifies an export offline.
-pub fn audit(file: &Path) -> Result<()> {
+pub fn audit(file: &Path, hub_key: Option<&str>) -> Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let export: phonghop_core::audit::MeetingExport = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not a Phonghop meeting export", file.display()))?;
+    // The export names the key it was signed with: an export re-signed with
+    // another key verifies against itself, so trust is anchored here, on
+    // the fingerprint the hub printed when it was set up.
+    let signer = export.hub_key.fingerprint();
+    if let Some(expected) = hub_key {
+        if !export.hub_key.is_named_by(expected) {
+            bail!(
+                "AUDIT FAILED: {} is signed by hub key {signer}, not by the expected {}",
+                file.display(),
+                expected.trim()
+            );
+        }
+    }
     let r = phonghop_core::audit::audit(&export).map_err(|e| anyhow!("AUDIT FAILED: {e}"))?;
     println!(
         "AUDIT OK: {} entries (chain and hub signatures), {} ballot signatures verified, {} polls recounted",
@@ -567,6 +580,12 @@ pub fn audit(file: &Path) -> Result<()> {
         r.ballot_signatures,
         r.polls.len()
     );
+    match hub_key {
+        Some(_) => println!("  Signed by the expected hub key {signer}."),
+        None => println!(
+            "  Signed by hub key {signer}: compare it with the one `phonghop init` and `phonghop log verify` print on the hub, or pass --hub-key {signer}."
+        ),
+    }
     for p in &r.polls {
         let counts: Vec<String> = p
             .options

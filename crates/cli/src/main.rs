@@ -82,6 +82,11 @@ enum Command {
     Audit {
         /// The export file (`phonghop meeting export`).
         file: PathBuf,
+        /// The hub key the export must be signed with: its fingerprint
+        /// (as `phonghop init` and `phonghop status` print it) or its full
+        /// hex. Without it, the audit only shows whose key signed it.
+        #[arg(long, value_name = "FINGERPRINT")]
+        hub_key: Option<String>,
     },
     /// Work with PDF files.
     #[command(subcommand)]
@@ -107,7 +112,7 @@ fn main() -> ExitCode {
         Command::Join { invite, label } => net_cmd::join(cli.data.as_deref(), &invite, label),
         Command::Sync => net_cmd::sync(cli.data.as_deref()),
         Command::Status => net_cmd::status(cli.data.as_deref()),
-        Command::Audit { file } => admin::audit(&file),
+        Command::Audit { file, hub_key } => admin::audit(&file, hub_key.as_deref()),
         Command::Pdf(c) => return pdf_cmd::run(c),
         Command::Bench(c) => return bench_render::run(c),
     };

@@ -278,6 +278,9 @@ pub fn status(dir: Option<&Path>) -> Result<()> {
         "Hub {} · {} · device {}",
         p.base_url, p.person_name, p.device
     );
+    if let Some(key) = d.store().hub_key()? {
+        println!("  Hub key fingerprint: {}", key.fingerprint());
+    }
     for m in d.store().state().meetings.values() {
         let papers = m.documents.len();
         let have = m

@@ -154,11 +154,30 @@ pub fn audit(export: &MeetingExport) -> Result<AuditReport, AuditError> {
             ..
         } = &ev
         {
-            let secret = state
+            let Some(p) = state
                 .meetings
                 .get(&export.meeting)
                 .and_then(|m| m.polls.get(poll))
-                .is_some_and(|p| p.secret);
+            else {
+                return Err(fail(
+                    &mlog,
+                    e.seq,
+                    format!("a ballot for unknown poll '{poll}'"),
+                ));
+            };
+            let secret = p.secret;
+            // Counted below into a vector as long as the options: a choice
+            // past them is refused before anything is allocated for it.
+            if *choice as usize >= p.options.len() {
+                return Err(fail(
+                    &mlog,
+                    e.seq,
+                    format!(
+                        "ballot for option {choice} of poll '{poll}', which has {} options",
+                        p.options.len()
+                    ),
+                ));
+            }
             if !secret {
                 let voter = voter
                     .as_ref()

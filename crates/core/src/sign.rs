@@ -99,6 +99,19 @@ impl PublicKey {
     pub fn fingerprint(&self) -> String {
         crate::Hash::of(&self.to_bytes()).to_hex()[..16].to_string()
     }
+    /// Whether `expected` names this key: its [`fingerprint`] or its full
+    /// hex, in either case, spaces and colons ignored (as people copy them
+    /// from a printout).
+    ///
+    /// [`fingerprint`]: PublicKey::fingerprint
+    pub fn is_named_by(&self, expected: &str) -> bool {
+        let given: String = expected
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != ':')
+            .flat_map(char::to_lowercase)
+            .collect();
+        given == self.fingerprint() || given == self.to_hex()
+    }
 }
 
 impl FromStr for PublicKey {

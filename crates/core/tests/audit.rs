@@ -244,3 +244,49 @@ fn tampering_is_reported_with_the_entry() {
     red.entries[3] = red.entries[3].redacted();
     assert!(audit(&red).unwrap_err().reason.contains("redacted"));
 }
+
+/// A crafted ballot for option 4,294,967,295 made the audit grow its
+/// recount to that many counters (16 GiB) before the rules refused it: it
+/// is refused first, naming the entry and the poll's options.
+#[test]
+fn a_ballot_past_the_options_is_refused_before_anything_grows() {
+    let (dir, mut m) = session();
+    let at = m
+        .iter()
+        .position(|ev| matches!(ev, Event::BallotCast { voter: Some(v), .. } if v.as_str() == "d5"))
+        .unwrap();
+    m[at] = ballot(5, "named", u32::MAX);
+    let e = export(&dir, &m);
+    let err = audit(&e).unwrap_err();
+    assert_eq!(err.seq, e.entries[at].seq, "{err}");
+    assert!(
+        err.reason.contains("option 4294967295") && err.reason.contains("has 3 options"),
+        "{err}"
+    );
+}
+
+/// The export carries its own hub key: an export re-signed with another
+/// key verifies against itself. `PublicKey::is_named_by` is what
+/// `phonghop audit --hub-key` pins it with.
+#[test]
+fn the_hub_key_is_named_by_its_fingerprint_or_its_hex_only() {
+    let key = hub().public();
+    let other = SecretKey::from_seed([2; 32]).public();
+    let fp = key.fingerprint();
+    let spaced: String = fp
+        .to_uppercase()
+        .as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(key.is_named_by(&fp));
+    assert!(key.is_named_by(&spaced), "{spaced}");
+    assert!(key.is_named_by(&key.to_hex()));
+    assert!(!other.is_named_by(&fp));
+    assert!(
+        !key.is_named_by(&fp[..12]),
+        "a prefix is not the fingerprint"
+    );
+    assert!(!key.is_named_by(""));
+}
