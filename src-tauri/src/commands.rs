@@ -281,7 +281,7 @@ pub async fn export_annotated(
             .filter(|a| a.version == version)
             .map(to_export)
             .collect();
-        std::fs::create_dir_all(&out_dir)
+        phonghop_fs::create_dir_all(&out_dir)
             .map_err(|e| CmdError::new("io", format!("{}: {e}", out_dir.display())))?;
         let stem = phonghop_core::text::file_stem(&doc.title, 80);
         let dst = out_dir.join(format!("{stem} (v{version}, ghi chú).pdf"));

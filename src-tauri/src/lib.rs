@@ -103,7 +103,7 @@ pub(crate) fn pdf_worker(
         cause: format!("cannot find the app's own executable: {e}"),
     })?;
     let exports = data.join("exports");
-    let _ = std::fs::create_dir_all(&exports);
+    let _ = phonghop_fs::create_dir_all(&exports);
     Ok(phonghop_pdf::WorkerSpec::new(
         exe,
         vec![data.join("hub").join("blobs")],
@@ -236,7 +236,7 @@ pub fn run() {
         .setup(|app| {
             reader_web_view(app);
             let data = data_dir(app);
-            std::fs::create_dir_all(&data)?;
+            phonghop_fs::restrict(&data)?;
             let render = pdf_worker(&data)
                 .and_then(|spec| {
                     RenderService::start(RenderConfig {

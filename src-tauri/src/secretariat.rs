@@ -280,7 +280,7 @@ impl Secretariat {
         });
         let json =
             serde_json::to_vec_pretty(&settings).map_err(|e| CmdError::new("io", e.to_string()))?;
-        std::fs::write(self.settings_path(), json)
+        phonghop_fs::write(&self.settings_path(), &json)
             .map_err(|e| CmdError::new("io", format!("{}: {e}", self.settings_path().display())))?;
         *serving = Some(Serving {
             settings,
@@ -717,7 +717,7 @@ pub async fn sec_attach_hub(sec: State<'_, Secretariat>, folder: String) -> Res<
         attach: dir.clone(),
     })
     .map_err(|e| CmdError::new("io", e.to_string()))?;
-    std::fs::write(&sec.attachment_file, json)
+    phonghop_fs::write(&sec.attachment_file, &json)
         .map_err(|e| CmdError::new("io", format!("{}: {e}", sec.attachment_file.display())))?;
     // This app's own hub (if any) stops: the attached folder's hub serves.
     sec.shutdown();
@@ -771,7 +771,7 @@ pub async fn sec_show_inbox(sec: State<'_, Secretariat>, meeting_id: String) -> 
             Ok(h.inbox(&meeting_id))
         })
         .await?;
-    std::fs::create_dir_all(&dir)
+    phonghop_fs::create_dir_all(&dir)
         .map_err(|e| CmdError::new("io", format!("{}: {e}", dir.display())))?;
     crate::commands::show_in_folder(dir).await
 }

@@ -232,7 +232,7 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> ClientError + '_ {
 impl ClientDir {
     /// Opens (creating) the folder; makes the device key on first use.
     pub fn open(root: &Path) -> Result<ClientDir, ClientError> {
-        std::fs::create_dir_all(root).map_err(io(root))?;
+        phonghop_fs::restrict(root).map_err(io(root))?;
         let key_path = root.join("device.key");
         let key = if key_path.is_file() {
             let text = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
@@ -1016,13 +1016,11 @@ pub struct PageText {
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ClientError> {
     use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    // Readable by its owner only. (On Windows a new file inherits the
-    // folder's ACL: the user's own profile folder by default.)
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).map_err(io(path))?;
+    let mut f = phonghop_fs::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(io(path))?;
     f.write_all(bytes)
         .and_then(|()| f.sync_all())
         .map_err(io(path))

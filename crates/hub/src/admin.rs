@@ -422,7 +422,7 @@ fn apply(hub: &mut HubDir, op: AdminOp, now: Timestamp) -> Result<Done, HubError
             )?;
             // The folder the secretary may save PDFs into (the inbox).
             let inbox = hub.inbox(meeting.as_str());
-            std::fs::create_dir_all(&inbox).map_err(|source| HubError::Io {
+            phonghop_fs::create_dir_all(&inbox).map_err(|source| HubError::Io {
                 path: inbox,
                 source,
             })?;

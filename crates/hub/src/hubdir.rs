@@ -105,7 +105,7 @@ impl HubDir {
         if dir.join("hub.db").exists() || dir.join("hub.key").exists() {
             return Err(HubError::AlreadyInitialised(dir.to_path_buf()));
         }
-        fs::create_dir_all(dir).map_err(io(dir))?;
+        phonghop_fs::restrict(dir).map_err(io(dir))?;
         let writer = WriterLock::try_take(dir)?.ok_or_else(|| crate::lock::busy(dir))?;
         if dir.join("hub.db").exists() || dir.join("hub.key").exists() {
             return Err(HubError::AlreadyInitialised(dir.to_path_buf()));
@@ -145,6 +145,8 @@ impl HubDir {
         if !dir.join("hub.db").is_file() {
             return Err(HubError::NotInitialised(dir.to_path_buf()));
         }
+        // A folder made by an older version, or by hand: private now.
+        phonghop_fs::restrict(dir).map_err(io(dir))?;
         let writer = WriterLock::take(dir, wait)?;
         let mut hub = HubDir::open_read_only(dir)?;
         hub.writer = Some(writer);
@@ -1098,13 +1100,11 @@ fn join_number(parts: &[u32]) -> String {
 }
 
 fn write_key(path: &Path, key: &SecretKey) -> Result<(), HubError> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    // Readable by its owner only. (On Windows a new file inherits the
-    // folder's ACL: the user's own profile folder by default.)
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).map_err(io(path))?;
+    let mut f = phonghop_fs::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(io(path))?;
     f.write_all(hex::encode(key.to_seed()).as_bytes())
         .and_then(|()| f.sync_all())
         .map_err(io(path))

@@ -10,7 +10,7 @@
 
 use crate::serving::Serving;
 use crate::HubError;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -34,7 +34,7 @@ impl WriterLock {
             path: path.clone(),
             source,
         };
-        let mut file = OpenOptions::new()
+        let mut file = phonghop_fs::options()
             .read(true)
             .write(true)
             .create(true)

@@ -41,7 +41,7 @@ impl Serving {
             source: std::io::Error::other(e),
         })?;
         let tmp = dir.join("serving.json.tmp");
-        std::fs::write(&tmp, json)
+        phonghop_fs::write(&tmp, &json)
             .and_then(|()| std::fs::rename(&tmp, path(dir)))
             .map_err(|source| HubError::Io {
                 path: path(dir),

@@ -115,14 +115,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PdfError> {
         cause: e.to_string(),
     };
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err)?;
+    phonghop_fs::create_dir_all(dir).map_err(err)?;
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let file = path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{file}.{}.{n}.tmp", std::process::id()));
-    if let Err(e) = std::fs::write(&tmp, bytes) {
+    if let Err(e) = phonghop_fs::write(&tmp, bytes) {
         let _ = std::fs::remove_file(&tmp);
         return Err(err(e));
     }

@@ -10,7 +10,7 @@
 use crate::StoreError;
 use phonghop_core::Hash;
 use sha2::{Digest, Sha256};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -52,7 +52,7 @@ impl BlobStore {
     /// Opens (creating) the blob folder.
     pub fn open(root: &Path) -> Result<BlobStore, StoreError> {
         let tmp = root.join("tmp");
-        fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+        phonghop_fs::create_dir_all(&tmp).map_err(io(&tmp))?;
         Ok(BlobStore {
             root: root.to_path_buf(),
         })
@@ -82,7 +82,7 @@ impl BlobStore {
     fn publish(&self, tmp: &Path, hash: &Hash) -> Result<PathBuf, StoreError> {
         let dst = self.path(hash);
         let dir = dst.parent().unwrap_or(&self.root).to_path_buf();
-        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        phonghop_fs::create_dir_all(&dir).map_err(io(&dir))?;
         fs::rename(tmp, &dst).map_err(io(&dst))?;
         fsync_dir(&dir)?;
         Ok(dst)
@@ -94,7 +94,7 @@ impl BlobStore {
         let mut input = File::open(src).map_err(io(src))?;
         let tmp = self.temp_path(&format!("import-{}-{}.tmp", std::process::id(), unique()));
         let result = (|| {
-            let mut out = File::create(&tmp).map_err(io(&tmp))?;
+            let mut out = phonghop_fs::create(&tmp).map_err(io(&tmp))?;
             let mut h = Sha256::new();
             let mut buf = vec![0u8; 256 * 1024];
             let mut n = 0u64;
@@ -129,7 +129,7 @@ impl BlobStore {
             return Ok(hash);
         }
         let tmp = self.temp_path(&format!("bytes-{}-{}.tmp", std::process::id(), unique()));
-        let mut out = File::create(&tmp).map_err(io(&tmp))?;
+        let mut out = phonghop_fs::create(&tmp).map_err(io(&tmp))?;
         out.write_all(bytes)
             .and_then(|()| out.sync_all())
             .map_err(io(&tmp))
@@ -157,7 +157,7 @@ impl BlobStore {
     /// A resumable download of `hash` (keeps `<hash>.part` between runs).
     pub fn partial(&self, hash: &Hash) -> Result<PartialBlob, StoreError> {
         let path = self.temp_path(&format!("{}.part", hash.to_hex()));
-        let file = OpenOptions::new()
+        let file = phonghop_fs::options()
             .create(true)
             .append(true)
             .open(&path)

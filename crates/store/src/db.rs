@@ -34,8 +34,16 @@ pub(crate) fn sqlite_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError 
 pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     let err = sqlite_err(path);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+        phonghop_fs::create_dir_all(dir).map_err(|source| StoreError::Io {
             path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    // Private before SQLite opens it: the -wal and -shm files it makes take
+    // the database file's permissions.
+    if path != Path::new(":memory:") {
+        phonghop_fs::ensure_file(path).map_err(|source| StoreError::Io {
+            path: path.to_path_buf(),
             source,
         })?;
     }

@@ -42,7 +42,7 @@ pub(crate) fn start(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<InboxGuard, HubError> {
     let root = crate::hubdir::inbox_root(&shared.config.data);
-    std::fs::create_dir_all(&root).map_err(|source| HubError::Io {
+    phonghop_fs::create_dir_all(&root).map_err(|source| HubError::Io {
         path: root.clone(),
         source,
     })?;
@@ -217,7 +217,10 @@ fn reject(file: &Path, reason: &str) {
     let dst = rejected.join(&name);
     let mut reason_file = dst.clone().into_os_string();
     reason_file.push(".reason.txt");
-    let _ = std::fs::create_dir_all(&rejected);
+    let _ = phonghop_fs::create_dir_all(&rejected);
     let _ = std::fs::rename(file, &dst);
-    let _ = std::fs::write(PathBuf::from(reason_file), format!("{reason}\n"));
+    let _ = phonghop_fs::write(
+        &PathBuf::from(reason_file),
+        format!("{reason}\n").as_bytes(),
+    );
 }

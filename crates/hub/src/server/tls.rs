@@ -37,7 +37,7 @@ impl HubCert {
                 key_der: std::fs::read(&k).map_err(io(&k))?,
             });
         }
-        std::fs::create_dir_all(&tls).map_err(io(&tls))?;
+        phonghop_fs::create_dir_all(&tls).map_err(io(&tls))?;
         let names = vec!["phonghop-hub".to_string(), "localhost".to_string()];
         let certified =
             rcgen::generate_simple_self_signed(names).map_err(|e| HubError::BadKey {
@@ -49,7 +49,7 @@ impl HubCert {
             key_der: certified.signing_key.serialize_der(),
         };
         write_private(&k, &cert.key_der)?;
-        std::fs::write(&c, &cert.cert_der).map_err(io(&c))?;
+        phonghop_fs::write(&c, &cert.cert_der).map_err(io(&c))?;
         Ok(cert)
     }
 
@@ -75,14 +75,7 @@ impl HubCert {
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), HubError> {
     use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    // Readable by its owner only. (On Windows a new file inherits the
-    // folder's ACL: the user's own profile folder by default.)
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options
-        .open(path)
+    let mut f = phonghop_fs::create(path)
         .and_then(|mut f| f.write_all(bytes).map(|()| f))
         .map_err(|source| HubError::Io {
             path: path.to_path_buf(),
