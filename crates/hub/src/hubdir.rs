@@ -960,14 +960,20 @@ impl HubDir {
         poll: &PollId,
         now: Timestamp,
     ) -> Result<Vec<Event>, HubError> {
-        closing_events(self.store.state(), self.store.conn(), meeting, poll, now).map_err(
-            |source| {
-                HubError::Store(phonghop_store::StoreError::Sqlite {
-                    path: self.root.join("hub.db"),
-                    source,
-                })
-            },
+        closing_events(
+            self.store.state(),
+            self.store.conn(),
+            &self.key,
+            meeting,
+            poll,
+            now,
         )
+        .map_err(|source| {
+            HubError::Store(phonghop_store::StoreError::Sqlite {
+                path: self.root.join("hub.db"),
+                source,
+            })
+        })
     }
 
     /// Runs `f` in one group commit of the hub's store
@@ -981,33 +987,44 @@ impl HubDir {
         Ok(self.store.group(|g| f(g, key))?)
     }
 
-    /// Seals a secret ballot's choice until its poll closes (inside the
-    /// transaction that records the voter's turnout).
+    /// Seals a secret ballot's choice until its poll (of `options`
+    /// options) closes, inside the transaction that records the voter's
+    /// turnout: one encrypted tally per poll ([`crate::sealed`]), never a
+    /// row per ballot.
     pub fn seal(
         tx: &phonghop_store::rusqlite::Connection,
+        hub: &SecretKey,
         meeting: &MeetingId,
         poll: &PollId,
+        options: usize,
         choice: u32,
     ) -> phonghop_store::rusqlite::Result<()> {
-        tx.execute(
-            "INSERT INTO sealed_ballots (meeting, poll, choice) VALUES (?1, ?2, ?3)",
-            phonghop_store::rusqlite::params![meeting.as_str(), poll.as_str(), choice],
-        )
-        .map(|_| ())
+        crate::sealed::add(tx, hub, meeting, poll, options, choice)
     }
 
-    /// Forgets a closed poll's sealed ballots, now in the log (inside the
-    /// transaction that appends [`HubDir::closing_events`]).
+    /// Forgets a closed poll's sealed choices, now in the log (inside the
+    /// transaction that appends [`HubDir::closing_events`]). After that
+    /// transaction, [`HubDir::forget_history`] clears the WAL of them.
     pub fn unseal(
         tx: &phonghop_store::rusqlite::Connection,
         meeting: &MeetingId,
         poll: &PollId,
     ) -> phonghop_store::rusqlite::Result<()> {
-        tx.execute(
-            "DELETE FROM sealed_ballots WHERE meeting = ?1 AND poll = ?2",
-            [meeting.as_str(), poll.as_str()],
-        )
-        .map(|_| ())
+        crate::sealed::remove(tx, meeting, poll)
+    }
+
+    /// Checkpoints the database and truncates its WAL: earlier versions of
+    /// rows (a closed secret poll's sealed tally) stay neither in the WAL
+    /// nor, with `secure_delete`, in free pages. Best effort: a reader
+    /// holding an old snapshot makes SQLite keep the WAL for now (logged).
+    pub fn forget_history(&self) {
+        let conn = self.store.conn();
+        let done = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        });
+        if !matches!(done, Ok(0)) {
+            tracing::warn!(result = ?done, "the WAL could not be truncated after a secret poll closed; it will be at the next checkpoint");
+        }
     }
 
     /// Closes every open poll whose deadline has passed; returns the new
@@ -1035,6 +1052,7 @@ impl HubDir {
                     HubDir::unseal(tx, &m, &poll)
                 })?,
             );
+            self.forget_history();
         }
         Ok(out)
     }
@@ -1051,6 +1069,7 @@ impl HubDir {
 pub fn closing_events(
     state: &phonghop_core::State,
     conn: &phonghop_store::rusqlite::Connection,
+    hub: &SecretKey,
     meeting: &MeetingId,
     poll: &PollId,
     now: Timestamp,
@@ -1059,13 +1078,22 @@ pub fn closing_events(
     let mut events = Vec::new();
     if let Some(p) = p.filter(|p| p.secret) {
         let at = p.closes_at.map_or(now, |d| d.min(now));
-        let mut q = conn.prepare_cached(
-            "SELECT choice FROM sealed_ballots WHERE meeting = ?1 AND poll = ?2 ORDER BY choice",
-        )?;
-        let choices = q
-            .query_map([meeting.as_str(), poll.as_str()], |r| r.get::<_, u32>(0))?
-            .collect::<Result<Vec<u32>, _>>()?;
-        events.extend(choices.into_iter().map(|choice| Event::BallotCast {
+        // The sealed tally, plus any per-ballot rows an older version left.
+        let mut counts = crate::sealed::read(conn, hub, meeting, poll)?.unwrap_or_default();
+        let mut q = conn
+            .prepare_cached("SELECT choice FROM sealed_ballots WHERE meeting = ?1 AND poll = ?2")?;
+        for choice in q.query_map([meeting.as_str(), poll.as_str()], |r| r.get::<_, u32>(0))? {
+            let c = choice? as usize;
+            if c < p.options.len() {
+                counts.resize(counts.len().max(c + 1), 0);
+                counts[c] += 1;
+            }
+        }
+        let choices = counts
+            .iter()
+            .enumerate()
+            .flat_map(|(c, n)| std::iter::repeat_n(c as u32, *n as usize));
+        events.extend(choices.map(|choice| Event::BallotCast {
             poll: poll.clone(),
             voter: None,
             choice,

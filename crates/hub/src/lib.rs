@@ -21,6 +21,7 @@ mod ids;
 mod lock;
 pub mod minutes;
 pub mod people_import;
+mod sealed;
 pub mod server;
 pub mod serving;
 

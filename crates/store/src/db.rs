@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_global_order.sql"),
     include_str!("../migrations/0005_outbox_outcomes.sql"),
     include_str!("../migrations/0006_paper_pages.sql"),
+    include_str!("../migrations/0007_sealed_tallies.sql"),
 ];
 
 /// Schema version this build knows.
@@ -55,6 +56,10 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(&err)?;
     conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(&err)?;
+    // Deleted rows are overwritten, not left readable in free pages (a
+    // closed secret poll's sealed tally, a wiped meeting).
+    conn.pragma_update(None, "secure_delete", "ON")
         .map_err(&err)?;
     migrate(&mut conn, path)?;
     Ok(conn)

@@ -126,11 +126,20 @@ pub(crate) async fn writer(
         let done = shared
             .with_hub(move |hub, shared| {
                 let now = shared.now();
-                hub.group(|g, key| {
+                let done = hub.group(|g, key| {
                     work.iter()
                         .map(|(person, cmd)| handle(g, key, now, person, cmd))
                         .collect::<Vec<_>>()
-                })
+                });
+                // A poll closed: its sealed tally was deleted; leave no
+                // earlier version of it in the WAL either.
+                let closed = work
+                    .iter()
+                    .any(|(_, cmd)| matches!(cmd.body.command, Command::ClosePoll { .. }));
+                if closed && done.is_ok() {
+                    hub.forget_history();
+                }
+                done
             })
             .await;
         match done {
@@ -293,7 +302,13 @@ fn handle(
             .iter()
             .any(|(_, e)| matches!(e, Event::TurnoutRecorded { .. })) =>
         {
-            seal = Some((meeting, poll, *choice));
+            let options = g
+                .state()
+                .meetings
+                .get(meeting)
+                .and_then(|m| m.polls.get(poll))
+                .map_or(0, |p| p.options.len());
+            seal = Some((meeting, poll, options, *choice));
         }
         Command::ClosePoll { meeting, poll, .. } => {
             // The planned `PollClosed` gives way to the counting events
@@ -301,7 +316,7 @@ fn handle(
             let log = LogId::Meeting(meeting.clone());
             ops.retain(|(_, e)| !matches!(e, Event::PollClosed { .. }));
             ops.extend(
-                crate::hubdir::closing_events(g.state(), g.conn(), meeting, poll, now)
+                crate::hubdir::closing_events(g.state(), g.conn(), key, meeting, poll, now)
                     .map_err(Failure::internal)?
                     .into_iter()
                     .map(|e| (log.clone(), e)),
@@ -327,8 +342,8 @@ fn handle(
     };
     let refs: Vec<(&LogId, &Event)> = ops.iter().map(|(l, e)| (l, e)).collect();
     let result = g.append_across(&refs, key, |tx, entries| {
-        if let Some((meeting, poll, choice)) = seal {
-            HubDir::seal(tx, meeting, poll, choice)?;
+        if let Some((meeting, poll, options, choice)) = seal {
+            HubDir::seal(tx, key, meeting, poll, options, choice)?;
         }
         if let Some((meeting, poll)) = unseal {
             HubDir::unseal(tx, meeting, poll)?;
