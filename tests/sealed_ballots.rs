@@ -250,3 +250,84 @@ async fn copies_of_the_hub_database_during_a_secret_poll_pair_no_ballot_with_its
     ensure!(wal == 0, "the WAL was truncated at the close: {wal} bytes");
     Ok(())
 }
+
+/// Every byte of every file under `root`.
+fn files_under(root: &Path) -> Result<Vec<(std::path::PathBuf, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(p) = todo.pop() {
+        if p.is_dir() {
+            for e in std::fs::read_dir(&p)? {
+                todo.push(e?.path());
+            }
+        } else {
+            out.push((p.clone(), std::fs::read(&p)?));
+        }
+    }
+    Ok(out)
+}
+
+/// The device keeps a secret ballot's choice only until the hub answers:
+/// then its outbox knows "a ballot for this poll was recorded", not what.
+/// (It kept the signed command, choice included, for good.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_forgets_its_secret_choice_once_the_hub_has_it() -> Result<()> {
+    let mut hub = TestHub::with_meeting(3, &[], true)?;
+    hub.start()?;
+    let folder = hub.client_dir(&delegate(1));
+    let invite = hub.invite(&delegate(1))?;
+    let voter = phonghop_client::Client::join(&folder, &invite, "Máy bỏ phiếu").await?;
+    let others = join_all(&mut hub, &[delegate(2)]).await?;
+    let chair = join_all(&mut hub, &[chair()]).await?.remove(0);
+    let poll = NewPoll {
+        secret: true,
+        ..NewPoll::named("bau-uy-vien", "Bầu Ủy viên Thường trực (bỏ phiếu kín)")
+    };
+    create_and_open(&chair, &poll).await?;
+    let mid = meeting_id();
+
+    // Queued, not yet sent: the device holds the choice (it must be able
+    // to send it, and the app shows it as "not yet recorded").
+    let id = voter.submit(ballot(&poll.id, 1)).await?;
+    let held = {
+        let mid = mid.clone();
+        voter.with_dir(move |d| d.my_ballots(&mid)).await?
+    };
+    ensure!(
+        held.len() == 1 && held[0].choice == Some(1) && held[0].ack.is_none(),
+        "{held:?}"
+    );
+    voter.flush_outbox().await?;
+    voter.sync_once().await?;
+    let ack = ack_of(&voter, &id).await?.context("answered")?;
+    ensure!(
+        matches!(ack.outcome, CommandOutcome::Applied { .. }),
+        "{ack:?}"
+    );
+    let kept = {
+        let mid = mid.clone();
+        voter.with_dir(move |d| d.my_ballots(&mid)).await?
+    };
+    ensure!(
+        kept.len() == 1 && kept[0].choice.is_none() && kept[0].ack.as_ref() == Some(&ack),
+        "recorded, choice forgotten: {kept:?}"
+    );
+    let p = poll_on(&voter, &poll.id).context("the poll on the device")?;
+    ensure!(
+        p.turnout
+            .contains(&phonghop_core::PersonId::new(delegate(1))),
+        "the device knows it voted"
+    );
+    // Nothing under the device's folder holds a choice: not the database,
+    // its WAL, nor anything else (the log has turnout only while open).
+    for (path, bytes) in files_under(&folder)? {
+        let hit = bytes.windows(8).any(|w| w == b"\"choice\"");
+        ensure!(!hit, "{} still holds a ballot choice", path.display());
+    }
+    // The outbox lists nothing left to do, and the app's other lists
+    // still read (a forgotten body is not a damaged one).
+    let unsettled = voter.with_dir(move |d| d.unsettled(&mid)).await?;
+    ensure!(unsettled.is_empty(), "{unsettled:?}");
+    drop(others);
+    Ok(())
+}

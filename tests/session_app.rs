@@ -858,8 +858,16 @@ async fn create_and_open(chair: &Client, template: &str, question: Option<&str>)
 }
 
 /// One voter: the panel is up, an option is chosen, the confirmation asks,
-/// confirmed, counted, the voter's own choice shown.
-async fn vote(w: &Window, poll: &str, choice: u32, shot: Option<(&Path, &str)>) -> Result<()> {
+/// confirmed, recorded; the voter's own choice shown (named polls), or
+/// only that the ballot was recorded (secret polls: the device forgets
+/// the choice once the hub has it).
+async fn vote(
+    w: &Window,
+    poll: &str,
+    choice: u32,
+    secret: bool,
+    shot: Option<(&Path, &str)>,
+) -> Result<()> {
     let c = &w.c;
     let panel = format!("{}[data-poll-id=\"{poll}\"]", tid("vote-panel"));
     wait_attr(c, &panel, "data-status", "open")
@@ -887,19 +895,19 @@ async fn vote(w: &Window, poll: &str, choice: u32, shot: Option<(&Path, &str)>) 
     )
     .await
     .with_context(|| format!("{}: the ballot counted", w.label()))?;
-    wait_attr(
-        c,
-        &format!("{panel} {}", tid("vote-my-choice")),
-        "data-choice",
-        &choice.to_string(),
-    )
-    .await?;
-    wait_text(
-        c,
-        &format!("{panel} {}", tid("vote-my-choice")),
-        &format!("Bạn đã biểu quyết: {label}"),
-    )
-    .await
+    let mine = format!("{panel} {}", tid("vote-my-choice"));
+    if secret {
+        wait_text(c, &mine, "Phiếu của đại biểu đã được ghi nhận").await?;
+        let shown = wait_css(c, &mine).await?.attr("data-choice").await?;
+        ensure!(
+            shown.is_none(),
+            "{}: a secret choice is not shown once recorded: {shown:?}",
+            w.label()
+        );
+        return Ok(());
+    }
+    wait_attr(c, &mine, "data-choice", &choice.to_string()).await?;
+    wait_text(c, &mine, &format!("Đã biểu quyết: {label}")).await
 }
 
 /// The console's live counter and not-yet-voted line for an open poll.
@@ -965,7 +973,7 @@ async fn run_poll(
     let mut voted = Vec::new();
     for (i, (p, choice)) in votes.iter().enumerate() {
         let shot = (i == 0 && !secret).then_some((shots, "session-5-vote-confirm"));
-        vote(window(p)?, poll, *choice, shot).await?;
+        vote(window(p)?, poll, *choice, secret, shot).await?;
         voted.push(*p);
         expect_progress(chair, poll, &voted, secret)
             .await
@@ -1048,11 +1056,15 @@ async fn run_poll(
             .await
             .with_context(|| format!("{}: the result", w.label()))?;
         wait_text(&w.c, &result, &result_line).await?;
-        // Each voter still sees their own recorded choice; one who did
-        // not vote sees none.
+        // Each voter of a named poll still sees their own recorded
+        // choice; of a secret poll, only that their ballot was recorded;
+        // one who did not vote sees neither.
         let mine = votes.iter().find(|(p, _)| *p == w.person).map(|(_, c)| *c);
         let my_choice = format!("{panel} {}", tid("vote-my-choice"));
         match mine {
+            Some(_) if secret => {
+                wait_text(&w.c, &my_choice, "Phiếu của đại biểu đã được ghi nhận").await?
+            }
             Some(mine) => wait_attr(&w.c, &my_choice, "data-choice", &mine.to_string()).await?,
             None => wait_count(&w.c, &my_choice, 0).await?,
         }

@@ -385,46 +385,13 @@ fn to_export(a: Annotation) -> phonghop_pdf::ExportAnnotation {
     }
 }
 
-/// My ballots for a meeting as this device sent them, oldest first, with
-/// the hub's answer once acknowledged. Read from the outbox because a
-/// secret ballot's choice is nowhere else, and a ballot still queued (or
-/// refused: the poll closed before it arrived) is not in the log at all.
-fn my_ballots(d: &phonghop_client::ClientDir, meeting: &MeetingId) -> Res<Vec<MyBallot>> {
-    let store_err = |e: &dyn std::fmt::Display| CmdError::new("store", format!("outbox: {e}"));
-    let conn = d.store().conn();
-    let mut stmt = conn
-        .prepare("SELECT body, ack FROM outbox WHERE meeting = ?1 ORDER BY created_at, rowid")
-        .map_err(|e| store_err(&e))?;
-    let rows = stmt
-        .query_map([meeting.as_str()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-        })
-        .map_err(|e| store_err(&e))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (body, ack) = row.map_err(|e| store_err(&e))?;
-        let Ok(signed) = serde_json::from_str::<phonghop_core::protocol::SignedCommand>(&body)
-        else {
-            continue;
-        };
-        if let Command::CastBallot { poll, choice, .. } = signed.body.command {
-            out.push(MyBallot {
-                poll,
-                choice,
-                ack: ack.and_then(|a| serde_json::from_str(&a).ok()),
-            });
-        }
-    }
-    Ok(out)
-}
-
 #[tauri::command]
 pub async fn get_session(state: State<'_, AppState>, meeting_id: String) -> Res<SessionView> {
     let c = state.client()?;
     let me = c.pairing().person.clone();
     c.with_dir(move |d| {
         let mid = MeetingId::new(&meeting_id);
-        let ballots = my_ballots(d, &mid)?;
+        let ballots = d.my_ballots(&mid)?;
         let m = d.store().state().meetings.get(&mid).ok_or_else(|| {
             CmdError::new(
                 "no_meeting",

@@ -703,17 +703,6 @@ impl From<phonghop_client::OutboxEntry> for OutboxItem {
     }
 }
 
-/// One of my ballots found in this device's outbox.
-#[derive(Debug, Clone)]
-pub struct MyBallot {
-    /// Poll.
-    pub poll: PollId,
-    /// My choice.
-    pub choice: u32,
-    /// The hub's answer, once acknowledged.
-    pub ack: Option<CommandAck>,
-}
-
 /// Focus of the chair.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -882,7 +871,11 @@ fn rule_code(r: &MajorityRule) -> &'static str {
 impl SessionView {
     /// The session as `me` sees it, with my ballots from the outbox
     /// (oldest first; a later ballot for the same poll wins).
-    pub fn build(m: &MeetingState, me: &PersonId, ballots: &[MyBallot]) -> SessionView {
+    pub fn build(
+        m: &MeetingState,
+        me: &PersonId,
+        ballots: &[phonghop_client::MyBallot],
+    ) -> SessionView {
         let my_role = m.members.get(me).map(|x| x.role);
         let chair = matches!(my_role, Some(Role::Chair | Role::Secretariat));
         let name = |p: &PersonId| {
@@ -909,19 +902,19 @@ impl SessionView {
                     p.eligible.iter().filter(|v| !p.has_voted(v)).collect();
                 let mine = ballots.iter().rev().find(|b| b.poll == p.id);
                 let (my_choice, my_ballot, my_refusal) = if p.has_voted(me) {
-                    let choice = p.named.get(me).copied().or(mine.map(|b| b.choice));
+                    let choice = p.named.get(me).copied().or(mine.and_then(|b| b.choice));
                     (choice, Some("counted"), None)
                 } else {
                     match mine {
                         None => (None, None, None),
                         Some(b) => match b.ack.as_ref().map(|a| &a.outcome) {
-                            None => (Some(b.choice), Some("pending"), None),
+                            None => (b.choice, Some("pending"), None),
                             // Applied but not pulled yet: counted by the hub.
                             Some(CommandOutcome::Applied { .. }) => {
-                                (Some(b.choice), Some("counted"), None)
+                                (b.choice, Some("counted"), None)
                             }
                             Some(CommandOutcome::Refused { code, message }) => (
-                                Some(b.choice),
+                                b.choice,
                                 Some("refused"),
                                 Some(Refusal {
                                     code: code.clone(),

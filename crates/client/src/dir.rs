@@ -136,6 +136,38 @@ impl std::fmt::Display for Concern {
     }
 }
 
+/// One of my ballots, as this device's outbox keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MyBallot {
+    /// Poll.
+    pub poll: PollId,
+    /// My choice: known while the ballot waits for the hub's answer, and
+    /// afterwards for named polls only. A secret ballot's choice is
+    /// forgotten once the hub answered ([`ClientDir::acknowledge`]).
+    pub choice: Option<u32>,
+    /// The hub's answer, once acknowledged.
+    pub ack: Option<CommandAck>,
+}
+
+/// What the outbox keeps of a secret ballot once the hub has answered:
+/// which poll, not the choice (the body replaces the signed command).
+#[derive(Debug, Serialize, Deserialize)]
+struct ForgottenBallot {
+    /// Always [`FORGOTTEN_SECRET_BALLOT`].
+    forgotten: String,
+    meeting: MeetingId,
+    poll: PollId,
+    id: CommandId,
+}
+
+const FORGOTTEN_SECRET_BALLOT: &str = "secret_ballot";
+
+fn forgotten(body: &str) -> Option<ForgottenBallot> {
+    serde_json::from_str::<ForgottenBallot>(body)
+        .ok()
+        .filter(|f| f.forgotten == FORGOTTEN_SECRET_BALLOT)
+}
+
 /// One command in the outbox, with its state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxEntry {
@@ -437,7 +469,96 @@ impl ClientDir {
         let restored = conn.pragma_update(None, "synchronous", "FULL");
         updated.map_err(|e| self.sqlite(e))?;
         restored.map_err(|e| self.sqlite(e))?;
+        self.forget_secret_choice(&ack.id)
+    }
+
+    /// A secret ballot's choice is kept only until the hub answers: then
+    /// the signed command (which holds it) is replaced by what the app
+    /// still needs — that a ballot for this poll was sent, and the answer.
+    /// `secure_delete` overwrites the old row, and the WAL is truncated so
+    /// no earlier version of it stays there. A poll this device does not
+    /// know as named counts as secret.
+    fn forget_secret_choice(&mut self, id: &CommandId) -> Result<(), ClientError> {
+        let conn = self.store.conn();
+        let body: Option<String> = conn
+            .query_row(
+                "SELECT body FROM outbox WHERE id = ?1",
+                params![id.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sqlite(e))?;
+        let Some(signed) = body.and_then(|b| serde_json::from_str::<SignedCommand>(&b).ok()) else {
+            return Ok(());
+        };
+        let Command::CastBallot { meeting, poll, .. } = signed.body.command else {
+            return Ok(());
+        };
+        let named = self
+            .store
+            .state()
+            .meetings
+            .get(&meeting)
+            .and_then(|m| m.polls.get(&poll))
+            .is_some_and(|p| !p.secret);
+        if named {
+            return Ok(());
+        }
+        let kept = serde_json::to_string(&ForgottenBallot {
+            forgotten: FORGOTTEN_SECRET_BALLOT.into(),
+            meeting,
+            poll,
+            id: id.clone(),
+        })
+        .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        conn.execute(
+            "UPDATE outbox SET body = ?1 WHERE id = ?2",
+            params![kept, id.as_str()],
+        )
+        .map_err(|e| self.sqlite(e))?;
+        let truncated = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        });
+        if !matches!(truncated, Ok(0)) {
+            tracing::warn!(result = ?truncated, "the WAL could not be truncated after forgetting a secret ballot's choice; it will be at the next checkpoint");
+        }
         Ok(())
+    }
+
+    /// My ballots in a meeting, oldest first, with the hub's answer once
+    /// acknowledged. From the outbox: a ballot still queued (or refused:
+    /// the poll closed before it arrived) is not in the log at all.
+    pub fn my_ballots(&self, meeting: &MeetingId) -> Result<Vec<MyBallot>, ClientError> {
+        let conn = self.store.conn();
+        let mut stmt = conn
+            .prepare("SELECT body, ack FROM outbox WHERE meeting = ?1 ORDER BY created_at, rowid")
+            .map_err(|e| self.sqlite(e))?;
+        let rows = stmt
+            .query_map(params![meeting.as_str()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            })
+            .map_err(|e| self.sqlite(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (body, ack) = row.map_err(|e| self.sqlite(e))?;
+            let ack = ack.and_then(|a| serde_json::from_str(&a).ok());
+            if let Some(f) = forgotten(&body) {
+                out.push(MyBallot {
+                    poll: f.poll,
+                    choice: None,
+                    ack,
+                });
+            } else if let Ok(signed) = serde_json::from_str::<SignedCommand>(&body) {
+                if let Command::CastBallot { poll, choice, .. } = signed.body.command {
+                    out.push(MyBallot {
+                        poll,
+                        choice: Some(choice),
+                        ack,
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Records a refusal of one command that did not come as the hub's
@@ -558,6 +679,11 @@ impl ClientDir {
         for r in rows {
             let (body, ack, created_at, attempts, last_error, dismissed_at) =
                 r.map_err(|e| self.sqlite(e))?;
+            // A secret ballot answered by the hub: its command is gone on
+            // purpose (see `my_ballots` for what the app shows of it).
+            if forgotten(&body).is_some() {
+                continue;
+            }
             let signed: SignedCommand = serde_json::from_str(&body).map_err(damaged)?;
             let ack: Option<CommandAck> = ack
                 .map(|a| serde_json::from_str(&a))

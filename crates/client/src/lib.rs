@@ -17,8 +17,8 @@ mod sync;
 mod tls;
 
 pub use dir::{
-    AnalysisText, BoxedHit, ClientDir, Concern, LocalAnnotation, OutboxEntry, OutboxState,
-    PageText, Pairing, PaperLayout, PendingState, Refusal,
+    AnalysisText, BoxedHit, ClientDir, Concern, LocalAnnotation, MyBallot, OutboxEntry,
+    OutboxState, PageText, Pairing, PaperLayout, PendingState, Refusal,
 };
 pub use error::ClientError;
 pub use sync::{Client, Connection, SyncProgress, SyncReport};

@@ -211,7 +211,7 @@ export interface Outcome {
 }
 
 export type PollStatus = "draft" | "open" | "closed";
-/** counted = the hub has it; pending = queued on this device ("chưa được kiểm"); refused = the hub said no. */
+/** counted = the hub has it; pending = queued on this device ("chưa ghi nhận (chờ gửi)"); refused = the hub said no. */
 export type BallotState = "counted" | "pending" | "refused";
 
 export interface Refusal {

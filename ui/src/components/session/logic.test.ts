@@ -223,7 +223,8 @@ describe("glossary", () => {
     expect(vi["vote.passed"].toLowerCase()).toBe("thông qua");
     expect(vi["vote.notPassed"].toLowerCase()).toBe("không thông qua");
     expect(vi["rule.secret"].toLowerCase()).toBe("bỏ phiếu kín");
-    expect(vi["vote.state.counted"].toLowerCase()).toBe("đã được kiểm");
-    expect(vi["vote.state.pending"].toLowerCase()).toBe("chưa được kiểm");
+    expect(vi["vote.state.counted"].toLowerCase()).toBe("đã ghi nhận");
+    expect(vi["vote.state.pending"].toLowerCase()).toBe("chưa ghi nhận (chờ gửi)");
+    expect(vi["vote.state.refused"].toLowerCase()).toBe("không được ghi nhận");
   });
 });
