@@ -103,6 +103,22 @@ async fn a_revoked_device_is_disconnected_within_a_second_and_wipes_its_copy() -
         tokio::time::timeout(LIMIT, conn.wait_for(|c| *c == Connection::Online)).await??;
     }
     let sha = held_paper(&gone).context("the paper reached the device before revocation")?;
+    // The app keeps rendered pages and exported PDFs beside the client's
+    // folder: copies of the hub's papers, wiped with it.
+    let app_data = tempfile::tempdir()?;
+    let (page_cache, exports) = (
+        app_data.path().join("page-cache"),
+        app_data.path().join("exports"),
+    );
+    for (dir, file) in [
+        (&page_cache, "ab/trang-1.webp"),
+        (&exports, "To trinh (ghi chu).pdf"),
+    ] {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().context("a folder")?)?;
+        std::fs::write(&path, b"bytes of the paper")?;
+    }
+    gone.wipe_also(vec![page_cache.clone(), exports.clone()]);
 
     // The same device's key on a socket of our own, to see what the hub
     // sends it and when the hub closes it.
@@ -159,6 +175,13 @@ async fn a_revoked_device_is_disconnected_within_a_second_and_wipes_its_copy() -
         assert!(
             d.pending()?.is_empty(),
             "the revoked device's outbox was kept"
+        );
+    }
+    for dir in [&page_cache, &exports] {
+        assert!(
+            !dir.exists(),
+            "{} was left after the revocation",
+            dir.display()
         );
     }
     // Asking again gets the same answer (and wipes again, harmlessly).

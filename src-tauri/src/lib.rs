@@ -129,6 +129,12 @@ pub(crate) fn start_client_generic<R: tauri::Runtime>(
     client: Arc<Client>,
 ) {
     let state = app.state::<AppState>();
+    // Rendered pages and exported PDFs are copies of this hub's papers: a
+    // revocation removes them with the client's own folder.
+    client.wipe_also(vec![
+        state.data.join("page-cache"),
+        state.data.join("exports"),
+    ]);
     *state.client.lock().unwrap_or_else(|p| p.into_inner()) = Some(client.clone());
     let stop = state.stop.subscribe();
     tauri::async_runtime::spawn(client.clone().run(stop));

@@ -91,6 +91,9 @@ pub struct Client {
     /// (benchmarks with many clients on one machine).
     discard_blobs: bool,
     clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+    /// Folders outside this client's own that hold copies of this hub's
+    /// papers (the app's page cache, its exports): wiped with it.
+    wipe_also: std::sync::Mutex<Vec<std::path::PathBuf>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -200,6 +203,7 @@ impl Client {
             changed: watch::channel(0).0,
             discard_blobs: false,
             clock: Arc::new(system_now),
+            wipe_also: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -207,6 +211,13 @@ impl Client {
     pub fn discard_blobs(mut self, yes: bool) -> Client {
         self.discard_blobs = yes;
         self
+    }
+
+    /// Folders outside this client's own that hold copies of this hub's
+    /// data (rendered pages, exported PDFs): a revocation empties them too,
+    /// not only the client's database and blobs.
+    pub fn wipe_also(&self, folders: Vec<std::path::PathBuf>) {
+        *self.wipe_also.lock().unwrap_or_else(|p| p.into_inner()) = folders;
     }
 
     /// The pairing.
@@ -324,6 +335,20 @@ impl Client {
     async fn revoked(&self) -> ClientError {
         if let Err(w) = self.with_dir(|d| d.wipe()).await {
             tracing::error!(error = %w, "could not wipe after revocation");
+        }
+        let also = self
+            .wipe_also
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for folder in also {
+            match std::fs::remove_dir_all(&folder) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::error!(folder = %folder.display(), error = %e, "could not wipe after revocation")
+                }
+            }
         }
         *self.token.lock().await = None;
         self.bump();
