@@ -559,5 +559,34 @@ async fn a_confidential_paper_added_while_the_hub_runs_is_redacted_at_once() -> 
             .documents
             .contains_key(&doc)
     );
+    // Salted redaction: delegate 2 holds each entry's payload hash, and
+    // guesses the payload exactly (here: what the reader received). The
+    // hash of the guess does not confirm it; the salt that would went to
+    // the reader only. (The payload hash was SHA-256 of the payload: a
+    // guessed title was confirmed.)
+    let held = reader
+        .dir()
+        .lock()
+        .unwrap()
+        .store()
+        .entries(&LogId::Meeting(MeetingId::new(MEETING)), before.head)?;
+    assert_eq!(held.len(), page.entries.len());
+    for (mine, theirs) in held.iter().zip(&page.entries) {
+        let guess = mine
+            .payload
+            .as_deref()
+            .expect("the reader gets the payload");
+        assert_eq!(mine.payload_hash, theirs.payload_hash, "one chain for both");
+        assert!(
+            mine.salt.is_some() && mine.payload_matches(),
+            "the reader can verify"
+        );
+        assert!(theirs.salt.is_none(), "no salt for a redacted entry");
+        assert_ne!(
+            phonghop_core::log::payload_hash(guess, None),
+            theirs.payload_hash,
+            "a non-reader confirmed a guessed payload from its hash"
+        );
+    }
     Ok(())
 }

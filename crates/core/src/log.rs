@@ -1,7 +1,8 @@
 //! Hash-chained, hub-signed, redactable log entries.
 //!
 //! ```text
-//! payload_hash = SHA-256(payload bytes)                 (canonical JSON of the Event)
+//! salt         = SHA-256("phonghop/salt/v1" ‖ 0x00 ‖ hub seed ‖ log key ‖ 0x00 ‖ seq (u64 BE) ‖ payload)
+//! payload_hash = SHA-256("phonghop/payload/v2" ‖ 0x00 ‖ salt ‖ payload bytes)   (payload: canonical JSON of the Event)
 //! hash         = SHA-256("phonghop/log/v1" ‖ 0x00 ‖ log key ‖ 0x00 ‖ seq (u64 BE) ‖ prev_hash ‖ payload_hash)
 //! signature    = hub key over `hash` (context "log-entry")
 //! ```
@@ -10,6 +11,13 @@
 //! can be sent without its payload (redacted: a confidential paper outside
 //! the reader's list) and the chain still verifies end to end. The log key is
 //! inside the hash, so an entry cannot be moved to another log.
+//!
+//! A redacted entry goes without its salt too. The salt is secret to the
+//! hub (derived from its seed, so the same log seals the same way every
+//! time) and different for every entry, so whoever holds only the payload
+//! hash cannot confirm a guess ("is this confidential paper's title
+//! 'Đề án sáp nhập…'?") by hashing it. Entries sealed before salts existed
+//! carry none and hash their payload alone (`SHA-256(payload bytes)`).
 
 use crate::event::Event;
 use crate::hash::Hash;
@@ -91,6 +99,11 @@ pub struct LogEntry {
     pub signature: Signature,
     /// Canonical JSON of the event, or `None` when withheld from this reader.
     pub payload: Option<String>,
+    /// The secret salt in `payload_hash`, sent with the payload only (see
+    /// the module docs); `None` when redacted, and on entries sealed
+    /// before salts existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<Hash>,
     /// Position in the hub's one global append order across all of its
     /// logs (directory, meetings, personal logs). Hub and devices replay
     /// in this order, so what the hub accepted live is accepted again on
@@ -187,6 +200,33 @@ pub fn entry_hash(log: &LogId, seq: u64, prev_hash: &Hash, payload_hash: &Hash) 
     Hash::of(&buf)
 }
 
+/// The hash of a payload: salted (see the module docs), or, for entries
+/// sealed before salts existed, of the bytes alone.
+pub fn payload_hash(payload: &str, salt: Option<&Hash>) -> Hash {
+    match salt {
+        None => Hash::of(payload.as_bytes()),
+        Some(salt) => {
+            let mut buf = Vec::with_capacity(24 + 32 + payload.len());
+            buf.extend_from_slice(b"phonghop/payload/v2\0");
+            buf.extend_from_slice(&salt.0);
+            buf.extend_from_slice(payload.as_bytes());
+            Hash::of(&buf)
+        }
+    }
+}
+
+fn salt_for(hub: &SecretKey, log: &LogId, seq: u64, payload: &str) -> Hash {
+    let key = log.key();
+    let mut buf = Vec::with_capacity(24 + 32 + key.len() + 9 + payload.len());
+    buf.extend_from_slice(b"phonghop/salt/v1\0");
+    buf.extend_from_slice(&hub.to_seed());
+    buf.extend_from_slice(key.as_bytes());
+    buf.push(0);
+    buf.extend_from_slice(&seq.to_be_bytes());
+    buf.extend_from_slice(payload.as_bytes());
+    Hash::of(&buf)
+}
+
 impl LogEntry {
     /// Builds and signs the entry that follows `prev` (None for the first).
     pub fn seal(
@@ -201,7 +241,8 @@ impl LogEntry {
             Some((s, h)) => (s + 1, h),
             None => (1, Hash::ZERO),
         };
-        let payload_hash = Hash::of(payload.as_bytes());
+        let salt = salt_for(hub, &log, seq, &payload);
+        let payload_hash = payload_hash(&payload, Some(&salt));
         let hash = entry_hash(&log, seq, &prev_hash, &payload_hash);
         let signature = hub.sign(context::LOG_ENTRY, &hash.0);
         Ok(LogEntry {
@@ -212,28 +253,36 @@ impl LogEntry {
             hash,
             signature,
             payload: Some(payload),
+            salt: Some(salt),
             gseq: 0,
         })
     }
 
-    /// The same entry without its payload.
+    /// The same entry without its payload (and its salt, which would let
+    /// a guess at the payload be confirmed).
     pub fn redacted(&self) -> LogEntry {
         LogEntry {
             payload: None,
+            salt: None,
             ..self.clone()
         }
+    }
+
+    /// Whether the payload, if present, is the one the entry's hash names.
+    pub fn payload_matches(&self) -> bool {
+        self.payload
+            .as_deref()
+            .is_none_or(|p| payload_hash(p, self.salt.as_ref()) == self.payload_hash)
     }
 
     /// Checks this entry on its own: payload hash, entry hash, signature.
     pub fn verify(&self, hub: &PublicKey) -> Result<(), ChainError> {
         let log = || self.log.key();
-        if let Some(p) = &self.payload {
-            if Hash::of(p.as_bytes()) != self.payload_hash {
-                return Err(ChainError::Payload {
-                    log: log(),
-                    seq: self.seq,
-                });
-            }
+        if !self.payload_matches() {
+            return Err(ChainError::Payload {
+                log: log(),
+                seq: self.seq,
+            });
         }
         if entry_hash(&self.log, self.seq, &self.prev_hash, &self.payload_hash) != self.hash {
             return Err(ChainError::Hash {

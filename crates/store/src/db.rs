@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_outbox_outcomes.sql"),
     include_str!("../migrations/0006_paper_pages.sql"),
     include_str!("../migrations/0007_sealed_tallies.sql"),
+    include_str!("../migrations/0008_salted_payloads.sql"),
 ];
 
 /// Schema version this build knows.

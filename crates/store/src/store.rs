@@ -66,6 +66,18 @@ fn row_to_entry(log: &LogId, r: &rusqlite::Row<'_>) -> rusqlite::Result<LogEntry
         signature: Signature::from_bytes(&sig),
         payload: r.get(5)?,
         gseq: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
+        salt: r
+            .get::<_, Option<Vec<u8>>>(7)?
+            .map(|v| {
+                <[u8; 32]>::try_from(v).map(Hash).map_err(|_| {
+                    rusqlite::Error::InvalidColumnType(
+                        7,
+                        "salt".into(),
+                        rusqlite::types::Type::Blob,
+                    )
+                })
+            })
+            .transpose()?,
     })
 }
 
@@ -86,7 +98,7 @@ pub(crate) fn read_log_page(
     limit: usize,
 ) -> rusqlite::Result<Vec<LogEntry>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, prev_hash, payload_hash, hash, signature, payload, gseq FROM log_entries
+        "SELECT seq, prev_hash, payload_hash, hash, signature, payload, gseq, salt FROM log_entries
          WHERE log = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
     )?;
     let rows = stmt.query_map(
@@ -103,11 +115,11 @@ pub(crate) fn read_log_page(
 /// Every entry of every log, in the global append order (the replay order).
 pub(crate) fn read_all(conn: &Connection) -> rusqlite::Result<Vec<Result<LogEntry, String>>> {
     let mut stmt = conn.prepare(
-        "SELECT seq, prev_hash, payload_hash, hash, signature, payload, gseq, log
+        "SELECT seq, prev_hash, payload_hash, hash, signature, payload, gseq, salt, log
          FROM log_entries ORDER BY gseq",
     )?;
     let rows = stmt.query_map([], |r| {
-        let key: String = r.get(7)?;
+        let key: String = r.get(8)?;
         Ok(match LogId::parse_key(&key) {
             Some(log) => Ok(row_to_entry(&log, r)?),
             None => Err(key),
@@ -972,13 +984,11 @@ impl Failure {
 /// An entry's payload hash and entry hash, recomputed from its fields (what
 /// [`LogEntry::verify`] checks before the signature).
 fn check_hashes(e: &LogEntry) -> Result<(), ChainError> {
-    if let Some(p) = &e.payload {
-        if Hash::of(p.as_bytes()) != e.payload_hash {
-            return Err(ChainError::Payload {
-                log: e.log.key(),
-                seq: e.seq,
-            });
-        }
+    if !e.payload_matches() {
+        return Err(ChainError::Payload {
+            log: e.log.key(),
+            seq: e.seq,
+        });
     }
     if entry_hash(&e.log, e.seq, &e.prev_hash, &e.payload_hash) != e.hash {
         return Err(ChainError::Hash {
@@ -991,8 +1001,8 @@ fn check_hashes(e: &LogEntry) -> Result<(), ChainError> {
 
 fn insert_entry(tx: &Connection, e: &LogEntry) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO log_entries (log, seq, prev_hash, payload_hash, hash, signature, payload, gseq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO log_entries (log, seq, prev_hash, payload_hash, hash, signature, payload, gseq, salt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         e.log.key(),
@@ -1002,7 +1012,8 @@ fn insert_entry(tx: &Connection, e: &LogEntry) -> rusqlite::Result<()> {
         &e.hash.0[..],
         &e.signature.to_bytes()[..],
         e.payload,
-        e.gseq
+        e.gseq,
+        e.salt.as_ref().map(|s| &s.0[..])
     ])?;
     Ok(())
 }

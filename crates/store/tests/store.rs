@@ -377,7 +377,7 @@ fn relinked(entries: &[LogEntry], from: usize, signer: &SecretKey) -> Vec<LogEnt
         }
         let e = &mut out[i];
         if let Some(p) = &e.payload {
-            e.payload_hash = Hash::of(p.as_bytes());
+            e.payload_hash = phonghop_core::log::payload_hash(p, e.salt.as_ref());
         }
         e.hash = phonghop_core::log::entry_hash(&e.log, e.seq, &e.prev_hash, &e.payload_hash);
         e.signature = signer.sign(phonghop_core::sign::context::LOG_ENTRY, &e.hash.0);
