@@ -78,7 +78,9 @@ pub async fn join<R: Runtime>(
 #[tauri::command]
 pub async fn list_meetings(state: State<'_, AppState>) -> Res<Vec<MeetingSummary>> {
     let c = state.client()?;
-    Ok(c.with_dir(|d| {
+    let now = now();
+    c.with_dir(move |d| {
+        let locked = d.locked_meetings(now)?;
         let mut v: Vec<_> = d
             .store()
             .state()
@@ -87,9 +89,15 @@ pub async fn list_meetings(state: State<'_, AppState>) -> Res<Vec<MeetingSummary
             .filter(|m| m.status != MeetingStatus::Draft)
             .collect();
         v.sort_by_key(|m| m.starts_at.map_or(i64::MAX, |t| t.0));
-        v.into_iter().map(MeetingSummary::from).collect()
+        Ok(v.into_iter()
+            .map(|m| {
+                let mut s = MeetingSummary::from(m);
+                s.locked = locked.contains(&m.id);
+                s
+            })
+            .collect())
     })
-    .await)
+    .await
 }
 
 #[tauri::command]
@@ -112,6 +120,18 @@ pub async fn get_meeting(state: State<'_, AppState>, meeting_id: String) -> Res<
     .await
 }
 
+/// A pack its retention rule locked (this device has not reached the hub
+/// for too long) shows no paper until the device reaches the hub again.
+fn unlocked(d: &phonghop_client::ClientDir, meeting: &MeetingId) -> Res<()> {
+    if d.locked_meetings(now())?.contains(meeting) {
+        return Err(CmdError::new(
+            "pack_locked",
+            format!("the papers of meeting '{meeting}' are locked: this device has not reached the hub for too long"),
+        ));
+    }
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn get_paper_pages(
     state: State<'_, AppState>,
@@ -121,6 +141,7 @@ pub async fn get_paper_pages(
 ) -> Res<PaperPages> {
     let c = state.client()?;
     c.with_dir(move |d| {
+        unlocked(d, &MeetingId::new(&meeting_id))?;
         let layout = d.paper_layout(
             &MeetingId::new(meeting_id),
             &DocumentId::new(document_id),
@@ -144,6 +165,7 @@ pub async fn get_page_text(
 ) -> Res<phonghop_client::PageText> {
     let c = state.client()?;
     c.with_dir(move |d| {
+        unlocked(d, &MeetingId::new(&meeting_id))?;
         Ok(d.page_text(
             &MeetingId::new(meeting_id),
             &DocumentId::new(document_id),
@@ -163,8 +185,13 @@ pub async fn search(
     let c = state.client()?;
     c.with_dir(move |d| {
         let m = meeting_id.map(MeetingId::new);
+        if let Some(m) = &m {
+            unlocked(d, m)?;
+        }
+        let locked = d.locked_meetings(now())?;
         Ok(d.search(&query, m.as_ref())?
             .into_iter()
+            .filter(|h| !locked.contains(&h.0.meeting))
             .map(SearchHit::from)
             .collect())
     })

@@ -76,6 +76,12 @@ pub struct MeetingSummary {
     place: String,
     status: &'static str,
     current_item: Option<String>,
+    /// When this device deletes the pack (the meeting's retention rule).
+    delete_at: Option<i64>,
+    /// Days offline after which the pack locks, if the rule says so.
+    lock_after_offline_days: Option<u32>,
+    /// Locked now: this device has not reached the hub for too long.
+    pub locked: bool,
 }
 
 impl From<&MeetingState> for MeetingSummary {
@@ -88,6 +94,9 @@ impl From<&MeetingState> for MeetingSummary {
             place: m.place.clone().unwrap_or_default(),
             status: m.status.code(),
             current_item: m.current_item.as_ref().map(|i| i.to_string()),
+            delete_at: m.retention.delete_at(m.closed_at).map(|t| t.0),
+            lock_after_offline_days: m.retention.lock_after_offline_days,
+            locked: false,
         }
     }
 }

@@ -83,6 +83,16 @@ fn answer<R: Runtime>(app: &tauri::AppHandle<R>, request: &Request<Vec<u8>>) -> 
                 "this paper has not been downloaded yet",
             );
         }
+        if !d
+            .file_unlocked(&hash, crate::commands::now())
+            .unwrap_or(false)
+        {
+            return refusal(
+                StatusCode::FORBIDDEN,
+                "pack_locked",
+                "this paper's meeting is locked: the device has not reached the hub for too long",
+            );
+        }
         d.blobs().path(&hash)
     };
     let doc = DocRef {

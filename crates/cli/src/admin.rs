@@ -6,7 +6,7 @@
 //! serving it, if one runs, else this process.
 
 use crate::{show, time};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, ensure, Context, Result};
 use clap::{Subcommand, ValueEnum};
 use phonghop_core::{Confidentiality, PersonId, Role};
 use phonghop_hub::admin::{AdminOp, AdminReply, Done};
@@ -191,6 +191,20 @@ pub enum MeetingCmd {
         #[arg(long)]
         out_dir: PathBuf,
     },
+    /// How long devices keep the meeting's pack, on their own clock (also
+    /// offline): delete it N days after the session closes; lock it on a
+    /// device that has not reached the hub for M days. Leaving one out
+    /// removes that part of the rule.
+    Retention {
+        /// Meeting id.
+        meeting: String,
+        /// Days after the session closes.
+        #[arg(long, value_name = "N")]
+        delete_after_days: Option<u32>,
+        /// Days without reaching the hub.
+        #[arg(long, value_name = "M")]
+        lock_after_offline_days: Option<u32>,
+    },
     /// Publish a draft meeting: its members can now see it.
     Publish {
         /// Meeting id.
@@ -262,6 +276,29 @@ pub fn meeting(data: Option<&Path>, cmd: MeetingCmd) -> Result<()> {
                     role: role.into(),
                 },
             )?;
+        }
+        MeetingCmd::Retention {
+            meeting,
+            delete_after_days,
+            lock_after_offline_days,
+        } => {
+            let retention = phonghop_core::Retention {
+                delete_after_days,
+                lock_after_offline_days,
+            };
+            ensure!(
+                retention.is_valid(),
+                "at most {} days for either period",
+                phonghop_core::retention::MAX_DAYS
+            );
+            write(
+                data,
+                AdminOp::SetRetention {
+                    meeting: meeting.clone(),
+                    retention,
+                },
+            )?;
+            println!("Retention of {meeting}: {retention:?}");
         }
         MeetingCmd::Export { meeting, out } => {
             let export = read(data)?.export(&meeting)?;

@@ -1069,6 +1069,137 @@ impl ClientDir {
         Ok(out)
     }
 
+    /// When this device last heard from its hub (see
+    /// [`ClientDir::record_contact`]); `None` before the first time.
+    pub fn last_contact(&self) -> Result<Option<Timestamp>, ClientError> {
+        let v: Option<String> = self
+            .store
+            .conn()
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'last_contact'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sqlite(e))?;
+        Ok(v.and_then(|v| v.parse().ok()).map(Timestamp))
+    }
+
+    /// Records that the hub answered at `now` (a pull that went through):
+    /// the start of the offline period a retention rule's lock counts.
+    pub fn record_contact(&mut self, now: Timestamp) -> Result<(), ClientError> {
+        self.store
+            .conn()
+            .execute(
+                "INSERT OR REPLACE INTO settings (key, value) VALUES ('last_contact', ?1)",
+                params![now.0.to_string()],
+            )
+            .map_err(|e| self.sqlite(e))?;
+        Ok(())
+    }
+
+    /// Meetings whose pack is locked at `now` by their retention rule: the
+    /// device has not reached the hub for too long. The app shows them
+    /// without their papers until it does.
+    pub fn locked_meetings(&self, now: Timestamp) -> Result<Vec<MeetingId>, ClientError> {
+        let last = self.last_contact()?;
+        Ok(self
+            .store
+            .state()
+            .meetings
+            .values()
+            .filter(|m| m.retention.locked(last, now))
+            .map(|m| m.id.clone())
+            .collect())
+    }
+
+    /// Whether the file `hash` (a paper or its text) is shown at `now`: it
+    /// belongs to at least one meeting whose pack is not locked.
+    pub fn file_unlocked(&self, hash: &Hash, now: Timestamp) -> Result<bool, ClientError> {
+        let locked = self.locked_meetings(now)?;
+        Ok(self.store.state().meetings.values().any(|m| {
+            !locked.contains(&m.id)
+                && m.documents
+                    .values()
+                    .flat_map(|d| d.versions.iter())
+                    .any(|v| &v.sha256 == hash || v.analysis.as_ref() == Some(hash))
+        }))
+    }
+
+    /// Deletes every meeting whose retention rule says its time is up at
+    /// `now` (on this device's clock: it needs no network): its log, search
+    /// text, page texts, outbox and the blobs no other meeting here uses.
+    /// Returns the meetings deleted.
+    pub fn enforce_retention(&mut self, now: Timestamp) -> Result<Vec<MeetingId>, ClientError> {
+        let state = self.store.state();
+        let due: Vec<MeetingId> = state
+            .meetings
+            .values()
+            .filter(|m| m.retention.delete_at(m.closed_at).is_some_and(|t| t <= now))
+            .map(|m| m.id.clone())
+            .collect();
+        if due.is_empty() {
+            return Ok(due);
+        }
+        let files = |m: &phonghop_core::reducer::MeetingState| -> Vec<Hash> {
+            m.documents
+                .values()
+                .flat_map(|d| d.versions.iter())
+                .flat_map(|v| std::iter::once(v.sha256).chain(v.analysis))
+                .collect()
+        };
+        let kept: std::collections::HashSet<Hash> = state
+            .meetings
+            .values()
+            .filter(|m| !due.contains(&m.id))
+            .flat_map(files)
+            .collect();
+        let gone: Vec<Hash> = state
+            .meetings
+            .values()
+            .filter(|m| due.contains(&m.id))
+            .flat_map(files)
+            .filter(|h| !kept.contains(h))
+            .collect();
+        let conn = self.store.conn();
+        for h in &gone {
+            conn.execute(
+                "DELETE FROM paper_pages WHERE analysis = ?1",
+                params![h.to_hex()],
+            )
+            .and_then(|_| {
+                conn.execute(
+                    "DELETE FROM paper_outline WHERE analysis = ?1",
+                    params![h.to_hex()],
+                )
+            })
+            .map_err(|e| self.sqlite(e))?;
+        }
+        for m in &due {
+            phonghop_store::search::drop_meeting(self.store.conn(), m)
+                .map_err(|e| self.sqlite(e))?;
+            self.store
+                .conn()
+                .execute("DELETE FROM outbox WHERE meeting = ?1", params![m.as_str()])
+                .map_err(|e| self.sqlite(e))?;
+            self.store.wipe_meeting(m)?;
+        }
+        for h in &gone {
+            let path = self.blobs.path(h);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&path)(e)),
+            }
+        }
+        self.store
+            .conn()
+            .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(|e| self.sqlite(e))?;
+        tracing::info!(meetings = ?due, "retention: packs past their date deleted");
+        Ok(due)
+    }
+
     /// Wipes every cached meeting, its search index and all blobs (after
     /// this device was revoked).
     pub fn wipe(&mut self) -> Result<(), ClientError> {

@@ -336,20 +336,7 @@ impl Client {
         if let Err(w) = self.with_dir(|d| d.wipe()).await {
             tracing::error!(error = %w, "could not wipe after revocation");
         }
-        let also = self
-            .wipe_also
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        for folder in also {
-            match std::fs::remove_dir_all(&folder) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    tracing::error!(folder = %folder.display(), error = %e, "could not wipe after revocation")
-                }
-            }
-        }
+        self.remove_copies();
         *self.token.lock().await = None;
         self.bump();
         ClientError::Revoked
@@ -384,7 +371,48 @@ impl Client {
         for m in &meetings {
             applied += self.pull_meeting(&m.id).await?;
         }
+        // The hub answered: a retention rule's offline period starts again.
+        let now = self.now();
+        self.with_dir(move |d| d.record_contact(now)).await?;
         Ok(applied)
+    }
+
+    /// Deletes the packs whose retention date has passed on this device's
+    /// clock (see [`ClientDir::enforce_retention`]), with the copies kept
+    /// outside the client's folder ([`Client::wipe_also`]). Needs no
+    /// network: [`Client::run`] calls it online and offline.
+    pub async fn enforce_retention(&self) -> Result<Vec<MeetingId>, ClientError> {
+        let now = self.now();
+        let gone = self.with_dir(move |d| d.enforce_retention(now)).await?;
+        if !gone.is_empty() {
+            self.remove_copies();
+            self.bump();
+        }
+        Ok(gone)
+    }
+
+    /// Empties the folders named with [`Client::wipe_also`].
+    fn remove_copies(&self) {
+        let also = self
+            .wipe_also
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for folder in also {
+            match std::fs::remove_dir_all(&folder) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::error!(folder = %folder.display(), error = %e, "could not remove copies of the hub's papers")
+                }
+            }
+        }
+    }
+
+    /// Replaces the clock (tests: a device whose days pass offline).
+    pub fn with_clock(mut self, clock: Arc<dyn Fn() -> Timestamp + Send + Sync>) -> Client {
+        self.clock = clock;
+        self
     }
 
     /// Pulls a meeting's log and my personal log together, in the hub's
@@ -780,6 +808,10 @@ impl Client {
             if *stop.borrow() {
                 return;
             }
+            // Offline too: a pack past its date goes on this device's clock.
+            if let Err(e) = self.enforce_retention().await {
+                tracing::error!(error = %e, "could not apply the retention rules");
+            }
             self.connection.send_replace(Connection::Connecting);
             let result = self.session(&mut stop, &mut backoff).await;
             match result {
@@ -838,6 +870,7 @@ impl Client {
                     self.flush_outbox().await?;
                 }
                 _ = tick.tick() => {
+                    self.enforce_retention().await?;
                     // Retry anything that failed quietly (e.g. a blob).
                     self.flush_outbox().await?;
                     self.fetch_blobs().await?;

@@ -73,6 +73,12 @@ pub enum Event {
         /// The rules from now on.
         rules: crate::vote::MeetingRules,
     },
+    /// The secretariat sets how long devices keep the meeting's pack (any
+    /// time; devices enforce it on their own clock).
+    RetentionSet {
+        /// The rule from now on.
+        retention: crate::Retention,
+    },
     /// A person joins the meeting with a role.
     MemberAdded {
         /// The member.
@@ -336,6 +342,7 @@ impl Event {
             Event::MeetingCreated { .. } => "meeting_created",
             Event::MeetingDetailsChanged { .. } => "meeting_details_changed",
             Event::MeetingRulesSet { .. } => "meeting_rules_set",
+            Event::RetentionSet { .. } => "retention_set",
             Event::MemberAdded { .. } => "member_added",
             Event::MeetingPublished { .. } => "meeting_published",
             Event::SessionStarted { .. } => "session_started",

@@ -17,6 +17,7 @@ pub mod model;
 pub mod navigation;
 pub mod protocol;
 pub mod reducer;
+pub mod retention;
 pub mod sign;
 pub mod text;
 pub mod vote;
@@ -27,6 +28,7 @@ pub use ids::*;
 pub use log::{LogEntry, LogId};
 pub use model::*;
 pub use reducer::{ReduceError, State, Touched};
+pub use retention::Retention;
 pub use sign::{PublicKey, SecretKey, Signature};
 pub use vote::{
     Base, MajorityRule, MeetingRules, Outcome, QuorumAction, QuorumCount, Tally, Threshold,

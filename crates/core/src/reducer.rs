@@ -202,6 +202,10 @@ pub struct MeetingState {
     pub retired_annotations: BTreeMap<AnnotationId, RetiredAnnotation>,
     /// Quorum and the rule for ballots from members not checked in.
     pub rules: MeetingRules,
+    /// How long devices keep the pack.
+    pub retention: crate::Retention,
+    /// When the session closed.
+    pub closed_at: Option<Timestamp>,
     /// Where the chair went on below quorum, in log order.
     pub quorum_overrides: Vec<QuorumOverride>,
     /// Attendance.
@@ -463,6 +467,8 @@ impl State {
                             annotations: BTreeMap::new(),
                             retired_annotations: BTreeMap::new(),
                             rules: MeetingRules::default(),
+                            retention: crate::Retention::default(),
+                            closed_at: None,
                             quorum_overrides: Vec::new(),
                             attendance: BTreeMap::new(),
                             speakers: BTreeMap::new(),
@@ -622,6 +628,16 @@ fn apply_meeting(
             m.rules = *rules;
             Ok(vec![Touched::Meeting(mid)])
         }
+        Event::RetentionSet { retention } => {
+            if !retention.is_valid() {
+                return Err(invalid(
+                    "retention",
+                    format!("at most {} days", crate::retention::MAX_DAYS),
+                ));
+            }
+            m.retention = *retention;
+            Ok(vec![Touched::Meeting(mid)])
+        }
         Event::QuorumOverridden {
             action,
             count,
@@ -677,7 +693,7 @@ fn apply_meeting(
             MeetingStatus::InSession,
             "start the session",
         ),
-        Event::SessionClosed { .. } => {
+        Event::SessionClosed { at } => {
             if let Some(p) = m.polls.values().find(|p| p.status == PollStatus::Open) {
                 return Err(ReduceError::PollStatus {
                     action: "close the session",
@@ -685,12 +701,14 @@ fn apply_meeting(
                     status: "still open",
                 });
             }
-            transition(
+            let touched = transition(
                 m,
                 MeetingStatus::InSession,
                 MeetingStatus::Closed,
                 "close the session",
-            )
+            )?;
+            m.closed_at = Some(*at);
+            Ok(touched)
         }
         Event::AgendaItemAdded { item, position } => {
             m.require_open_for("change the agenda")?;

@@ -81,6 +81,13 @@ pub enum AdminOp {
         /// The rules.
         rules: phonghop_core::MeetingRules,
     },
+    /// Set how long devices keep a meeting's pack.
+    SetRetention {
+        /// Meeting id.
+        meeting: String,
+        /// The rule.
+        retention: phonghop_core::Retention,
+    },
     /// Change a meeting's details.
     EditMeeting {
         /// Meeting id.
@@ -463,6 +470,12 @@ fn apply(hub: &mut HubDir, op: AdminOp, now: Timestamp) -> Result<Done, HubError
         },
         AdminOp::SetMeetingRules { meeting, rules } => {
             hub.set_meeting_rules(&meeting, rules)?;
+            Done::MeetingEdited {
+                meeting: MeetingId::new(meeting),
+            }
+        }
+        AdminOp::SetRetention { meeting, retention } => {
+            hub.set_retention(&meeting, retention)?;
             Done::MeetingEdited {
                 meeting: MeetingId::new(meeting),
             }

@@ -353,6 +353,20 @@ impl HubDir {
         Ok(())
     }
 
+    /// Sets how long devices keep the meeting's pack (any time).
+    pub fn set_retention(
+        &mut self,
+        meeting: &str,
+        retention: phonghop_core::Retention,
+    ) -> Result<(), HubError> {
+        self.meeting(meeting)?;
+        self.append(
+            &LogId::Meeting(MeetingId::new(meeting)),
+            &[Event::RetentionSet { retention }],
+        )?;
+        Ok(())
+    }
+
     /// Rewords agenda item `number` (title, presenter, planned minutes).
     pub fn edit_agenda_item(
         &mut self,

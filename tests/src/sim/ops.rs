@@ -1583,6 +1583,7 @@ impl Sim<'_> {
                 (2, w(spare.is_some(), 3)),
                 (3, 3),
                 (4, 2),
+                (5, 1),
             ])
             .unwrap_or(3);
         match choice {
@@ -1590,6 +1591,7 @@ impl Sim<'_> {
             1 => self.new_device().await,
             2 => self.add_version(spare.unwrap_or(0)).await,
             4 => self.set_rules().await,
+            5 => self.set_retention().await,
             _ => self.retitle().await,
         }
     }
@@ -1630,6 +1632,39 @@ impl Sim<'_> {
             .is_some()
         {
             self.note(format!("secretariat sets the quorum to {quorum:?}"));
+        }
+        Ok(())
+    }
+
+    /// Sets how long devices keep the pack (any time). Periods are days,
+    /// far beyond a run's simulated minutes, so no device deletes the pack
+    /// mid-run; one past the ten-year limit must be refused.
+    async fn set_retention(&mut self) -> Result<()> {
+        let days = |rng: &mut super::rng::Rng| match rng.index(4) {
+            0 => None,
+            1 => Some(1 + rng.index(30) as u32),
+            2 => Some(phonghop_core::retention::MAX_DAYS),
+            _ => Some(365),
+        };
+        let mut retention = phonghop_core::Retention {
+            delete_after_days: days(&mut self.rng),
+            lock_after_offline_days: days(&mut self.rng),
+        };
+        let too_long = self.rng.index(8) == 0;
+        if too_long {
+            retention.delete_after_days = Some(phonghop_core::retention::MAX_DAYS + 1);
+        }
+        let op = AdminOp::SetRetention {
+            meeting: world::MEETING.into(),
+            retention,
+        };
+        let what = format!("set the retention to {retention:?}");
+        if self
+            .secretariat_expecting(&what, op, too_long.then_some("invalid"))
+            .await?
+            .is_some()
+        {
+            self.note(format!("secretariat sets the retention to {retention:?}"));
         }
         Ok(())
     }

@@ -46,6 +46,12 @@ export interface MeetingSummary {
   status: MeetingStatus;
   /** Id of the agenda item in progress, if any. */
   currentItem: string | null;
+  /** When this device deletes the pack (the meeting's retention rule), ms since the epoch. */
+  deleteAt: number | null;
+  /** Days without reaching the hub after which the pack locks, if set. */
+  lockAfterOfflineDays: number | null;
+  /** Locked now: this device has not reached the hub for too long. */
+  locked: boolean;
 }
 
 export interface PaperVersion {

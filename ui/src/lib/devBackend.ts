@@ -282,6 +282,9 @@ export class DevBackend implements Backend {
         place: "Hội trường A, Trụ sở HĐND tỉnh",
         status: "in_session",
         currentItem: "i2-1",
+        deleteAt: null,
+        lockAfterOfflineDays: null,
+        locked: false,
         agenda: [
           {
             id: "i1",
@@ -331,6 +334,9 @@ export class DevBackend implements Backend {
         place: "Hội trường A, Trụ sở HĐND tỉnh",
         status: "published",
         currentItem: null,
+        deleteAt: null,
+        lockAfterOfflineDays: null,
+        locked: false,
         agenda: [
           {
             id: "j1",
@@ -351,6 +357,10 @@ export class DevBackend implements Backend {
         place: "Hội trường B",
         status: "closed",
         currentItem: null,
+        // A retention rule: deleted 5 days from now, locked after a week offline (here: locked).
+        deleteAt: now + 5 * 24 * HOUR,
+        lockAfterOfflineDays: 7,
+        locked: true,
         agenda: [],
       },
     ];
@@ -524,6 +534,9 @@ export class DevBackend implements Backend {
       myRole: s.people.find((p) => p.id === myId)?.role ?? null,
       status: s.status,
       currentItem: s.currentItem,
+      deleteAt: null,
+      lockAfterOfflineDays: null,
+      locked: false,
       chairFocus: s.chairFocus,
       chairFocusWithheld: false,
       attendance: {

@@ -58,6 +58,7 @@ pub fn document_of<'a>(
         | Event::MeetingCreated { .. }
         | Event::MeetingDetailsChanged { .. }
         | Event::MeetingRulesSet { .. }
+        | Event::RetentionSet { .. }
         | Event::MemberAdded { .. }
         | Event::MeetingPublished { .. }
         | Event::SessionStarted { .. }
