@@ -11,32 +11,13 @@
 use anyhow::{ensure, Context, Result};
 use phonghop_core::*;
 use phonghop_hub::admin::AdminOp;
+use phonghop_tests::files::{contains, files_under};
 use phonghop_tests::hub::{delegate, eventually, Paper, TestHub, MEETING};
-use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 const DAY: i64 = phonghop_core::retention::DAY_MS;
-
-fn bytes_under(root: &Path) -> Result<Vec<(std::path::PathBuf, Vec<u8>)>> {
-    let mut out = Vec::new();
-    let mut todo = vec![root.to_path_buf()];
-    while let Some(p) = todo.pop() {
-        if p.is_dir() {
-            for e in std::fs::read_dir(&p)? {
-                todo.push(e?.path());
-            }
-        } else {
-            out.push((p.clone(), std::fs::read(&p)?));
-        }
-    }
-    Ok(out)
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pack_past_its_date_is_deleted_on_a_device_that_never_reconnects() -> Result<()> {
@@ -118,7 +99,7 @@ async fn a_pack_past_its_date_is_deleted_on_a_device_that_never_reconnects() -> 
     // Nothing in the device's folder holds the meeting's title, a PDF, or
     // the paper's text.
     let text = "hạn lưu giữ";
-    for (path, bytes) in bytes_under(&folder)? {
+    for (path, bytes) in files_under(&folder)? {
         for needle in [title.as_bytes(), b"%PDF".as_slice(), text.as_bytes()] {
             ensure!(
                 !contains(&bytes, needle),

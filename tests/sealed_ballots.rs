@@ -194,10 +194,7 @@ async fn copies_of_the_hub_database_during_a_secret_poll_pair_no_ballot_with_its
     let people: Vec<String> = (1..=N).map(delegate).collect();
     let ds = join_all(&mut hub, &people).await?;
     let chair = join_all(&mut hub, &[chair()]).await?.remove(0);
-    let poll = NewPoll {
-        secret: true,
-        ..NewPoll::named("bau-truong-ban", "Bầu Trưởng ban Pháp chế (bỏ phiếu kín)")
-    };
+    let poll = NewPoll::secret("bau-truong-ban", "Bầu Trưởng ban Pháp chế (bỏ phiếu kín)");
     create_and_open(&chair, &poll).await?;
     let truth = choices();
     let data = hub.data.clone();
@@ -251,22 +248,6 @@ async fn copies_of_the_hub_database_during_a_secret_poll_pair_no_ballot_with_its
     Ok(())
 }
 
-/// Every byte of every file under `root`.
-fn files_under(root: &Path) -> Result<Vec<(std::path::PathBuf, Vec<u8>)>> {
-    let mut out = Vec::new();
-    let mut todo = vec![root.to_path_buf()];
-    while let Some(p) = todo.pop() {
-        if p.is_dir() {
-            for e in std::fs::read_dir(&p)? {
-                todo.push(e?.path());
-            }
-        } else {
-            out.push((p.clone(), std::fs::read(&p)?));
-        }
-    }
-    Ok(out)
-}
-
 /// The device keeps a secret ballot's choice only until the hub answers:
 /// then its outbox knows "a ballot for this poll was recorded", not what.
 /// (It kept the signed command, choice included, for good.)
@@ -279,10 +260,7 @@ async fn a_device_forgets_its_secret_choice_once_the_hub_has_it() -> Result<()> 
     let voter = phonghop_client::Client::join(&folder, &invite, "Máy bỏ phiếu").await?;
     let others = join_all(&mut hub, &[delegate(2)]).await?;
     let chair = join_all(&mut hub, &[chair()]).await?.remove(0);
-    let poll = NewPoll {
-        secret: true,
-        ..NewPoll::named("bau-uy-vien", "Bầu Ủy viên Thường trực (bỏ phiếu kín)")
-    };
+    let poll = NewPoll::secret("bau-uy-vien", "Bầu Ủy viên Thường trực (bỏ phiếu kín)");
     create_and_open(&chair, &poll).await?;
     let mid = meeting_id();
 
@@ -320,8 +298,8 @@ async fn a_device_forgets_its_secret_choice_once_the_hub_has_it() -> Result<()> 
     );
     // Nothing under the device's folder holds a choice: not the database,
     // its WAL, nor anything else (the log has turnout only while open).
-    for (path, bytes) in files_under(&folder)? {
-        let hit = bytes.windows(8).any(|w| w == b"\"choice\"");
+    for (path, bytes) in phonghop_tests::files::files_under(&folder)? {
+        let hit = phonghop_tests::files::contains(&bytes, b"\"choice\"");
         ensure!(!hit, "{} still holds a ballot choice", path.display());
     }
     // The outbox lists nothing left to do, and the app's other lists

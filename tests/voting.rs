@@ -560,13 +560,10 @@ async fn a_secret_poll_publishes_ballots_without_voters() -> Result<()> {
     let people: Vec<String> = (1..=N).map(delegate).collect();
     let ds = join_all(&mut hub, &people).await?;
     let chair = join_all(&mut hub, &[chair()]).await?.remove(0);
-    let poll = NewPoll {
-        secret: true,
-        ..NewPoll::named(
-            "bau-pho-chu-tich",
-            "Bầu Phó Chủ tịch HĐND tỉnh (bỏ phiếu kín)",
-        )
-    };
+    let poll = NewPoll::secret(
+        "bau-pho-chu-tich",
+        "Bầu Phó Chủ tịch HĐND tỉnh (bỏ phiếu kín)",
+    );
     create_and_open(&chair, &poll).await?;
     let choices: Vec<u32> = (0..N)
         .map(|i| [0, 0, 0, 1, 0, 2, 0, 1, 0, 0][i % 10])

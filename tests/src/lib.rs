@@ -11,11 +11,13 @@
 //! - [`papers`]: real PDFs (typeset by PDFium, or one big image page);
 //! - [`e2e`]: the desktop app under Xvfb through tauri-driver (WebDriver);
 //! - [`voting`]: many devices paired at once, the chair's commands, ballots;
-//! - [`stand_in`]: a hub's stand-in holding a relayed binding proof.
+//! - [`stand_in`]: a hub's stand-in holding a relayed binding proof;
+//! - [`files`]: every byte under a folder, to search it.
 
 pub mod e2e;
 #[cfg(target_os = "linux")]
 pub mod file_manager;
+pub mod files;
 pub mod hub;
 pub mod papers;
 pub mod proxy;

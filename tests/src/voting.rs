@@ -153,6 +153,14 @@ impl NewPoll {
         }
     }
 
+    /// A secret poll (bỏ phiếu kín) under HĐND's usual rule.
+    pub fn secret(id: &str, question: &str) -> NewPoll {
+        NewPoll {
+            secret: true,
+            ..NewPoll::named(id, question)
+        }
+    }
+
     /// The chair's command creating it.
     pub fn command(&self) -> Command {
         Command::CreatePoll {
