@@ -37,6 +37,7 @@ async fn a_pack_past_its_date_is_deleted_on_a_device_that_never_reconnects() -> 
     let retention = Retention {
         delete_after_days: Some(30),
         lock_after_offline_days: Some(7),
+        idle_lock_minutes: Some(10),
     };
     hub.admin(AdminOp::SetRetention {
         meeting: MEETING.into(),

@@ -54,7 +54,7 @@ fn status_of(client: Option<&Arc<Client>>) -> AppStatus {
 
 #[tauri::command]
 pub fn app_status(state: State<'_, AppState>) -> AppStatus {
-    status_of(state.client().ok().as_ref())
+    status_of(state.joined_client().ok().as_ref())
 }
 
 #[tauri::command]
@@ -63,7 +63,7 @@ pub async fn join<R: Runtime>(
     state: State<'_, AppState>,
     invite: String,
 ) -> Res<AppStatus> {
-    if state.client().is_ok() {
+    if state.joined_client().is_ok() {
         return Err(CmdError::new(
             "already_joined",
             "this device has already joined a hub",
@@ -118,6 +118,94 @@ pub async fn get_meeting(state: State<'_, AppState>, meeting_id: String) -> Res<
         Ok(MeetingDetail::build(m, d.blobs()))
     })
     .await
+}
+
+/// Idle seconds before the app locks: `PHONGHOP_IDLE_LOCK_SECS` (tests),
+/// else the shortest `idle_lock_minutes` of the meetings here, else the
+/// default.
+async fn idle_seconds(state: &AppState) -> u64 {
+    if let Some(s) = std::env::var("PHONGHOP_IDLE_LOCK_SECS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+    {
+        return s;
+    }
+    let minutes = match state.joined_client() {
+        Ok(c) => {
+            c.with_dir(|d| {
+                d.store()
+                    .state()
+                    .meetings
+                    .values()
+                    .filter_map(|m| m.retention.idle_lock_minutes)
+                    .min()
+            })
+            .await
+        }
+        Err(_) => None,
+    };
+    u64::from(minutes.unwrap_or(crate::lock::DEFAULT_IDLE_MINUTES)) * 60
+}
+
+fn lock_changed<R: Runtime>(app: &tauri::AppHandle<R>, status: &crate::lock::LockStatus) {
+    let _ = app.emit("lock-changed", status);
+}
+
+/// The PIN lock's state and the idle time before it locks.
+#[tauri::command]
+pub async fn lock_status(state: State<'_, AppState>) -> Res<crate::lock::LockStatus> {
+    let idle = idle_seconds(&state).await;
+    Ok(state
+        .lock
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .status(idle))
+}
+
+/// Sets or changes the PIN (changing asks for the current one).
+#[tauri::command]
+pub async fn set_pin<R: Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    current: Option<String>,
+    pin: String,
+) -> Res<crate::lock::LockStatus> {
+    let idle = idle_seconds(&state).await;
+    let mut l = state.lock.lock().unwrap_or_else(|p| p.into_inner());
+    l.set_pin(current.as_deref(), &pin)?;
+    let s = l.status(idle);
+    lock_changed(&app, &s);
+    Ok(s)
+}
+
+/// Unlocks with the PIN; a wrong one counts towards the wait.
+#[tauri::command]
+pub async fn unlock<R: Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    pin: String,
+) -> Res<crate::lock::LockStatus> {
+    let idle = idle_seconds(&state).await;
+    let mut l = state.lock.lock().unwrap_or_else(|p| p.into_inner());
+    let r = l.unlock(&pin, now().0);
+    let s = l.status(idle);
+    lock_changed(&app, &s);
+    r.map(|()| s)
+}
+
+/// Locks now (the idle timer ran out, or the person asked).
+#[tauri::command]
+pub async fn lock_now<R: Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Res<crate::lock::LockStatus> {
+    let idle = idle_seconds(&state).await;
+    let mut l = state.lock.lock().unwrap_or_else(|p| p.into_inner());
+    l.lock();
+    let s = l.status(idle);
+    lock_changed(&app, &s);
+    Ok(s)
 }
 
 /// A pack its retention rule locked (this device has not reached the hub

@@ -11,6 +11,7 @@
 
 mod commands;
 mod dto;
+mod lock;
 mod scheme;
 mod secretariat;
 
@@ -31,11 +32,31 @@ pub struct AppState {
     pub render: Result<RenderService, String>,
     /// Stops the sync loop on exit.
     pub stop: tokio::sync::watch::Sender<bool>,
+    /// The PIN lock ([`lock`]).
+    pub lock: Mutex<lock::AppLock>,
 }
 
 impl AppState {
-    /// The client, or `not_joined`.
+    /// The client, for reading the meetings: `app_locked` while the PIN
+    /// lock is on, `not_joined` before joining.
     pub fn client(&self) -> Result<Arc<Client>, dto::CmdError> {
+        if self
+            .lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_locked()
+        {
+            return Err(dto::CmdError::new(
+                "app_locked",
+                "the app is locked: enter the PIN",
+            ));
+        }
+        self.joined_client()
+    }
+
+    /// The client whatever the lock (the status line, joining, the lock's
+    /// own idle time): nothing of the meetings' content goes out here.
+    pub fn joined_client(&self) -> Result<Arc<Client>, dto::CmdError> {
         self.client
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -198,6 +219,10 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
             commands::join,
+            commands::lock_status,
+            commands::set_pin,
+            commands::unlock,
+            commands::lock_now,
             commands::list_meetings,
             commands::get_meeting,
             commands::get_paper_pages,
@@ -268,6 +293,7 @@ pub fn run() {
                 client: Mutex::new(None),
                 render,
                 stop,
+                lock: Mutex::new(lock::AppLock::load(&data)),
             });
             let handle = app.handle().clone();
             let hub_dir = data.join("hub");

@@ -70,8 +70,12 @@ fn answer<R: Runtime>(app: &tauri::AppHandle<R>, request: &Request<Vec<u8>>) -> 
             )
         }
     };
-    let Ok(client) = state.client() else {
-        return refusal(StatusCode::NOT_FOUND, "not_joined", "not joined");
+    let client = match state.client() {
+        Ok(c) => c,
+        Err(e) if e.code == "app_locked" => {
+            return refusal(StatusCode::FORBIDDEN, &e.code, e.message)
+        }
+        Err(e) => return refusal(StatusCode::NOT_FOUND, &e.code, e.message),
     };
     let path = {
         let dir = client.dir();

@@ -204,6 +204,9 @@ pub enum MeetingCmd {
         /// Days without reaching the hub.
         #[arg(long, value_name = "M")]
         lock_after_offline_days: Option<u32>,
+        /// The app asks for its PIN again after this many idle minutes.
+        #[arg(long, value_name = "MINUTES")]
+        idle_lock_minutes: Option<u32>,
     },
     /// Publish a draft meeting: its members can now see it.
     Publish {
@@ -281,15 +284,18 @@ pub fn meeting(data: Option<&Path>, cmd: MeetingCmd) -> Result<()> {
             meeting,
             delete_after_days,
             lock_after_offline_days,
+            idle_lock_minutes,
         } => {
             let retention = phonghop_core::Retention {
                 delete_after_days,
                 lock_after_offline_days,
+                idle_lock_minutes,
             };
             ensure!(
                 retention.is_valid(),
-                "at most {} days for either period",
-                phonghop_core::retention::MAX_DAYS
+                "at most {} days for either period, and an idle lock of 1 to {} minutes",
+                phonghop_core::retention::MAX_DAYS,
+                phonghop_core::retention::MAX_IDLE_MINUTES
             );
             write(
                 data,

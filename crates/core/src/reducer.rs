@@ -632,7 +632,11 @@ fn apply_meeting(
             if !retention.is_valid() {
                 return Err(invalid(
                     "retention",
-                    format!("at most {} days", crate::retention::MAX_DAYS),
+                    format!(
+                        "at most {} days, and an idle lock of 1 to {} minutes",
+                        crate::retention::MAX_DAYS,
+                        crate::retention::MAX_IDLE_MINUTES
+                    ),
                 ));
             }
             m.retention = *retention;

@@ -25,7 +25,14 @@ pub struct Retention {
     /// many days (it opens again once the device reaches the hub).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock_after_offline_days: Option<u32>,
+    /// The app asks for its PIN again after this many idle minutes (the
+    /// shortest among the meetings a device holds applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_lock_minutes: Option<u32>,
 }
+
+/// Longest idle time before the app locks (a day).
+pub const MAX_IDLE_MINUTES: u32 = 24 * 60;
 
 impl Retention {
     /// Whether both periods are within [`MAX_DAYS`].
@@ -34,6 +41,9 @@ impl Retention {
             .into_iter()
             .flatten()
             .all(|d| d <= MAX_DAYS)
+            && self
+                .idle_lock_minutes
+                .is_none_or(|m| (1..=MAX_IDLE_MINUTES).contains(&m))
     }
 
     /// When devices delete the pack: `delete_after_days` after the close;
@@ -65,6 +75,7 @@ mod tests {
         let r = Retention {
             delete_after_days: Some(30),
             lock_after_offline_days: Some(7),
+            idle_lock_minutes: Some(10),
         };
         assert!(r.is_valid());
         assert_eq!(r.delete_at(None), None, "not closed yet");
@@ -78,7 +89,12 @@ mod tests {
         assert!(!Retention::default().locked(None, Timestamp(i64::MAX)));
         assert!(!Retention {
             delete_after_days: Some(MAX_DAYS + 1),
-            lock_after_offline_days: None
+            ..Retention::default()
+        }
+        .is_valid());
+        assert!(!Retention {
+            idle_lock_minutes: Some(0),
+            ..Retention::default()
         }
         .is_valid());
     }

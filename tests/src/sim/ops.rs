@@ -1646,9 +1646,16 @@ impl Sim<'_> {
             2 => Some(phonghop_core::retention::MAX_DAYS),
             _ => Some(365),
         };
+        let idle = [
+            None,
+            Some(1),
+            Some(15),
+            Some(phonghop_core::retention::MAX_IDLE_MINUTES),
+        ][self.rng.index(4)];
         let mut retention = phonghop_core::Retention {
             delete_after_days: days(&mut self.rng),
             lock_after_offline_days: days(&mut self.rng),
+            idle_lock_minutes: idle,
         };
         let too_long = self.rng.index(8) == 0;
         if too_long {

@@ -385,8 +385,21 @@ export interface CommandState {
 }
 
 /** Payloads of the events the Rust side emits, by event name. */
+/** The app's PIN lock. */
+export interface LockStatus {
+  pinSet: boolean;
+  locked: boolean;
+  /** Wrong PINs in a row. */
+  failures: number;
+  /** No try before this time (ms since the epoch), after too many wrong PINs. */
+  waitUntil: number | null;
+  /** Idle time before the app locks itself. */
+  idleSeconds: number;
+}
+
 export interface BackendEvents {
   connection: ConnectionState;
+  "lock-changed": LockStatus;
   "sync-progress": SyncProgress;
   "meeting-changed": { meetingId: string };
   "annotations-changed": { meetingId: string; documentId: string };
@@ -428,6 +441,12 @@ export interface Backend {
   appStatus(): Promise<AppStatus>;
   /** Errors: bad_invite, invite_unknown, hub_unreachable, certificate_mismatch. */
   join(invite: string): Promise<AppStatus>;
+  lockStatus(): Promise<LockStatus>;
+  /** Errors: pin_format (4 to 12 digits), pin_wrong (the current PIN, when changing). */
+  setPin(current: string | null, pin: string): Promise<LockStatus>;
+  /** Errors: pin_wrong, pin_wait (too many wrong PINs: see `waitUntil`). */
+  unlock(pin: string): Promise<LockStatus>;
+  lockNow(): Promise<LockStatus>;
   listMeetings(): Promise<MeetingSummary[]>;
   getMeeting(meetingId: string): Promise<MeetingDetail>;
   /** Every page's size (the reader's layout). */
@@ -500,6 +519,18 @@ export class TauriBackend implements Backend {
   }
   join(invite: string): Promise<AppStatus> {
     return this.#call("join", { invite });
+  }
+  lockStatus(): Promise<LockStatus> {
+    return this.#call("lock_status");
+  }
+  setPin(current: string | null, pin: string): Promise<LockStatus> {
+    return this.#call("set_pin", { current, pin });
+  }
+  unlock(pin: string): Promise<LockStatus> {
+    return this.#call("unlock", { pin });
+  }
+  lockNow(): Promise<LockStatus> {
+    return this.#call("lock_now");
   }
   listMeetings(): Promise<MeetingSummary[]> {
     return this.#call("list_meetings");

@@ -42,6 +42,7 @@ import {
   type SpeakerView,
   type Threshold,
   type MeetingDetail,
+  type LockStatus,
   type MeetingSummary,
   type Minutes,
   type PaperPages,
@@ -831,6 +832,42 @@ export class DevBackend implements Backend {
 
   async deleteAnnotation(_meetingId: string, annotationId: string): Promise<void> {
     this.#annotations.delete(annotationId);
+  }
+
+  #lock: LockStatus = { pinSet: false, locked: false, failures: 0, waitUntil: null, idleSeconds: 15 * 60 };
+  #pin: string | null = null;
+
+  async lockStatus(): Promise<LockStatus> {
+    return { ...this.#lock };
+  }
+
+  async setPin(current: string | null, pin: string): Promise<LockStatus> {
+    if (this.#pin !== null && current !== this.#pin) throw new BackendError("pin_wrong", "the current PIN is not right");
+    if (!/^[0-9]{4,12}$/.test(pin)) throw new BackendError("pin_format", "a PIN is 4 to 12 digits");
+    this.#pin = pin;
+    this.#lock = { ...this.#lock, pinSet: true, failures: 0, waitUntil: null };
+    return this.lockStatus();
+  }
+
+  async unlock(pin: string): Promise<LockStatus> {
+    const now = Date.now();
+    if (this.#lock.waitUntil !== null && this.#lock.waitUntil > now) throw new BackendError("pin_wait", "wait");
+    if (pin === this.#pin) {
+      this.#lock = { ...this.#lock, locked: false, failures: 0, waitUntil: null };
+    } else {
+      const failures = this.#lock.failures + 1;
+      this.#lock = { ...this.#lock, failures, waitUntil: failures >= 5 ? now + 30_000 : null };
+      this.#emit("lock-changed", { ...this.#lock });
+      throw new BackendError("pin_wrong", "the PIN is not right");
+    }
+    this.#emit("lock-changed", { ...this.#lock });
+    return this.lockStatus();
+  }
+
+  async lockNow(): Promise<LockStatus> {
+    if (this.#lock.pinSet) this.#lock = { ...this.#lock, locked: true };
+    this.#emit("lock-changed", { ...this.#lock });
+    return this.lockStatus();
   }
 
   async exportAnnotated(_meetingId: string, documentId: string, version: number): Promise<string> {
