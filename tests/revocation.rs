@@ -269,3 +269,74 @@ async fn an_expired_session_closes_its_socket_and_the_client_signs_in_again() ->
     tokio::time::timeout(LIMIT, served).await???;
     Ok(())
 }
+
+/// Revoked while the device is away: it learns it on its next contact and
+/// wipes everything of that hub — meetings, papers, the directory's names,
+/// the pairing (address, certificate, hub key), its own device key — and
+/// the file listing shows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_revoked_while_away_is_wiped_when_it_comes_back() -> Result<()> {
+    let pdfs = tempfile::tempdir()?;
+    let mut hub = TestHub::with_meeting(1, &one_paper(pdfs.path())?, true)?;
+    hub.start()?;
+    let folder = hub.client_dir(&delegate(1));
+    let away = Client::join(&folder, &hub.invite(&delegate(1))?, "Máy mang đi").await?;
+    away.sync_once().await?;
+    let sha = held_paper(&away).context("the paper reached the device")?;
+    let (title, person_name) = {
+        let dir = away.dir();
+        let d = dir.lock().unwrap_or_else(|p| p.into_inner());
+        let st = d.store().state();
+        let m = &st.meetings[&MeetingId::new(MEETING)];
+        let name = m.members[&PersonId::new(delegate(1))].name.clone();
+        (m.title.clone(), name)
+    };
+    let address = hub.addr().to_string();
+
+    // Revoked while the device is not in touch (no live loop, no request).
+    hub.admin(phonghop_hub::admin::AdminOp::RevokeDevice {
+        device: away.pairing().device.to_string(),
+    })?;
+    // It comes back: told, and wiped.
+    assert!(matches!(away.sync_once().await, Err(ClientError::Revoked)));
+    let files = phonghop_tests::files::files_under(&folder)?;
+    let listing: Vec<String> = files
+        .iter()
+        .map(|(p, b)| {
+            format!(
+                "{} ({} bytes)",
+                p.strip_prefix(&folder).unwrap_or(p).display(),
+                b.len()
+            )
+        })
+        .collect();
+    println!("after the wipe: {listing:?}");
+    for (path, bytes) in &files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        assert!(
+            !name.contains(&sha.to_hex()) && name != "device.key",
+            "{} was left after the wipe: {listing:?}",
+            path.display()
+        );
+        for needle in [
+            title.as_bytes(),
+            person_name.as_bytes(),
+            address.as_bytes(),
+            b"%PDF",
+        ] {
+            assert!(
+                !phonghop_tests::files::contains(bytes, needle),
+                "{} still holds {:?}",
+                path.display(),
+                String::from_utf8_lossy(needle)
+            );
+        }
+    }
+    // Opened again, the folder is a device that never joined.
+    drop(away);
+    assert!(matches!(Client::open(&folder), Err(ClientError::NotJoined)));
+    Ok(())
+}

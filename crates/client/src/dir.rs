@@ -1211,21 +1211,20 @@ impl ClientDir {
             .conn()
             .pragma_update(None, "secure_delete", "ON")
             .map_err(|e| self.sqlite(e))?;
-        let ids: Vec<MeetingId> = self.store.state().meetings.keys().cloned().collect();
-        for m in ids {
-            phonghop_store::search::drop_meeting(self.store.conn(), &m)
-                .map_err(|e| self.sqlite(e))?;
-            self.store.wipe_meeting(&m)?;
-        }
         let blobs = self.root.join("blobs");
         let _ = std::fs::remove_dir_all(&blobs);
         self.blobs = BlobStore::open(&blobs)?;
-        self.store
-            .conn()
-            .execute_batch(
-                "DELETE FROM outbox; DELETE FROM paper_pages; DELETE FROM paper_outline;",
-            )
-            .map_err(|e| self.sqlite(e))?;
+        // Nothing of the hub either: its address, certificate fingerprint
+        // and key (the pairing), when it last answered, and this device's
+        // key, which the hub no longer takes. (The running client keeps
+        // what it holds in memory, to be told "revoked" again if it asks.)
+        self.store.wipe_all(&[])?;
+        let key = self.root.join("device.key");
+        match std::fs::remove_file(&key) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&key)(e)),
+        }
         self.store
             .conn()
             .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")

@@ -805,6 +805,48 @@ impl Store {
         project::dump(&self.conn).map_err(sqlite_err(&self.path))
     }
 
+    /// Deletes everything this store holds of its hub — every log (the
+    /// directory too: people's names, device keys), every projection row,
+    /// the search text and the hub's key — in one transaction, keeping
+    /// only the schema and the caller's own tables named in `keep`. (A
+    /// revoked device; `secure_delete` overwrites the rows.)
+    pub fn wipe_all(&mut self, keep: &[&str]) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = sqlite_err(&path);
+        let tx = self.conn.transaction().map_err(&err)?;
+        let tables: Vec<String> = tx
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .and_then(|mut s| {
+                s.query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .map_err(&err)?;
+        // FTS5 keeps its index in shadow tables named after the virtual
+        // table: deleting from the virtual table empties them.
+        let virtual_names: Vec<String> = tx
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'")
+            .and_then(|mut s| {
+                s.query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .map_err(&err)?;
+        for t in &tables {
+            let shadow = virtual_names
+                .iter()
+                .any(|v| t != v && t.starts_with(&format!("{v}_")));
+            if shadow || keep.contains(&t.as_str()) {
+                continue;
+            }
+            tx.execute(&format!("DELETE FROM \"{t}\""), [])
+                .map_err(&err)?;
+        }
+        tx.commit().map_err(&err)?;
+        self.hub = None;
+        self.reload()
+    }
+
     /// Deletes a meeting's logs and projections (a revoked device wiping its
     /// cache). Blobs are left to the blob store's garbage collection.
     pub fn wipe_meeting(&mut self, meeting: &phonghop_core::MeetingId) -> Result<(), StoreError> {

@@ -357,6 +357,25 @@ impl Sim<'_> {
                 format!("wiped after its revocation, its files still hold {found:?}"),
             );
         }
+        // Nothing of the hub either: its pairing and the device's key are
+        // gone, so the folder opens as a device that never joined. The
+        // device is gone from the room: the model sends it nothing more
+        // (commands on a revoked device's session are the raw device's
+        // part, `raw_command_revoked`).
+        let paired = c.with_dir(|d| d.pairing().ok().flatten().is_some()).await;
+        let key = self.devs[i].folder.join("device.key").exists();
+        if paired || key {
+            self.violate(
+                "wipe_incomplete",
+                &name,
+                format!("wiped after its revocation, it still holds its pairing ({paired}) or its device key ({key})"),
+            );
+        }
+        self.devs[i].client = None;
+        self.devs[i].dead = true;
+        self.note(format!(
+            "{name}'s device is wiped: it never joined as far as its folder knows"
+        ));
         Ok(())
     }
 
