@@ -345,6 +345,43 @@ async fn flow(
         .and_then(|l| l.split('\t').next())
         .context(format!("the meeting is not on the hub: {listed}"))?
         .to_string();
+
+    // The retention rule: a word where a number goes is refused, naming
+    // the field; numbers are kept on the hub.
+    set_value(s, &tid("retention-idle-minutes"), "mười").await?;
+    click(s, &tid("meeting-save")).await?;
+    wait_attr(
+        s,
+        &tid("retention-problem"),
+        "data-field",
+        "retention-idle-minutes",
+    )
+    .await?;
+    set_value(s, &tid("retention-delete-days"), "30").await?;
+    set_value(s, &tid("retention-lock-days"), "7").await?;
+    set_value(s, &tid("retention-idle-minutes"), "10").await?;
+    click(s, &tid("meeting-save")).await?;
+    wait_count(s, &tid("retention-problem"), 0).await?;
+    let want = "retention: delete 30 days after the close · lock after 7 days offline · app locks after 10 min idle";
+    let shown = poll(
+        "the retention rule on the hub",
+        Duration::from_secs(20),
+        || {
+            let out = cli(
+                phonghop,
+                [
+                    "--data".as_ref(),
+                    hub_dir.as_os_str(),
+                    "meeting".as_ref(),
+                    "show".as_ref(),
+                    meeting.as_ref(),
+                ],
+            )?;
+            Ok(out.contains(want).then_some(out))
+        },
+    )
+    .await?;
+    ensure!(shown.contains(want), "{shown}");
     // A CLI write while the app's hub runs: it goes through that hub (the
     // app holds the folder; the CLI finds its admin endpoint).
     let added = cli(

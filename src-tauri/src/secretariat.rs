@@ -405,6 +405,8 @@ pub struct SecMeeting {
     /// A ballot from a member not checked in: `check_in` (voting checks
     /// them in) or `refuse`.
     pub unchecked_ballot: &'static str,
+    /// How long devices keep the pack.
+    pub retention: RetentionForm,
     /// PDFs saved into this folder are attached to the meeting by the hub
     /// (a new file: a new paper; a known file name: its next version).
     pub inbox: String,
@@ -603,6 +605,7 @@ fn overview(hub: &HubDir) -> SecOverview {
                 place: m.place.clone().unwrap_or_default(),
                 status: m.status.code().into(),
                 unchecked_ballot: unchecked_code(m.rules.unchecked_ballot),
+                retention: m.retention.into(),
                 agenda,
                 loose_papers: papers_of(None),
                 members: m
@@ -776,6 +779,36 @@ pub async fn sec_show_inbox(sec: State<'_, Secretariat>, meeting_id: String) -> 
     crate::commands::show_in_folder(dir).await
 }
 
+/// A meeting's retention rule as the editor shows and sends it (each part
+/// optional: empty means no such rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetentionForm {
+    pub delete_after_days: Option<u32>,
+    pub lock_after_offline_days: Option<u32>,
+    pub idle_lock_minutes: Option<u32>,
+}
+
+impl From<phonghop_core::Retention> for RetentionForm {
+    fn from(r: phonghop_core::Retention) -> Self {
+        RetentionForm {
+            delete_after_days: r.delete_after_days,
+            lock_after_offline_days: r.lock_after_offline_days,
+            idle_lock_minutes: r.idle_lock_minutes,
+        }
+    }
+}
+
+impl From<RetentionForm> for phonghop_core::Retention {
+    fn from(r: RetentionForm) -> Self {
+        phonghop_core::Retention {
+            delete_after_days: r.delete_after_days,
+            lock_after_offline_days: r.lock_after_offline_days,
+            idle_lock_minutes: r.idle_lock_minutes,
+        }
+    }
+}
+
 /// Meeting details as the editor sends them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -794,6 +827,9 @@ pub struct MeetingForm {
     /// unchanged (a new meeting: the default, `check_in`).
     #[serde(default)]
     pub unchecked_ballot: Option<String>,
+    /// The retention rule; absent: unchanged.
+    #[serde(default)]
+    pub retention: Option<RetentionForm>,
 }
 
 fn unchecked_code(u: UncheckedBallot) -> &'static str {
@@ -853,6 +889,32 @@ pub async fn sec_save_meeting(sec: State<'_, Secretariat>, form: MeetingForm) ->
                 },
             };
             sec.write(op).await?;
+        }
+    }
+    if let Some(form) = form.retention {
+        let retention = phonghop_core::Retention::from(form);
+        if !retention.is_valid() {
+            return Err(CmdError::new(
+                "bad_retention",
+                format!(
+                    "at most {} days, and an idle lock of 1 to {} minutes",
+                    phonghop_core::retention::MAX_DAYS,
+                    phonghop_core::retention::MAX_IDLE_MINUTES
+                ),
+            ));
+        }
+        let current = sec
+            .read({
+                let m = meeting.to_string();
+                move |h| Ok(h.meeting(&m)?.retention)
+            })
+            .await?;
+        if current != retention {
+            sec.write(AdminOp::SetRetention {
+                meeting: meeting.to_string(),
+                retention,
+            })
+            .await?;
         }
     }
     Ok(meeting.to_string())

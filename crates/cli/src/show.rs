@@ -17,6 +17,18 @@ pub fn agenda(m: &MeetingState) -> String {
         (None, None) => {}
     }
     let _ = writeln!(out, "[{}] meeting id {}", m.status.code(), m.id);
+    let r = m.retention;
+    if r != phonghop_core::Retention::default() {
+        let part =
+            |v: Option<u32>, unit: &str| v.map_or("-".to_string(), |n| format!("{n} {unit}"));
+        let _ = writeln!(
+            out,
+            "retention: delete {} after the close · lock after {} offline · app locks after {} idle",
+            part(r.delete_after_days, "days"),
+            part(r.lock_after_offline_days, "days"),
+            part(r.idle_lock_minutes, "min")
+        );
+    }
     let _ = writeln!(out);
     for n in m.numbered_agenda() {
         let indent = "  ".repeat(n.depth);

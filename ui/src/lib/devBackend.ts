@@ -535,9 +535,6 @@ export class DevBackend implements Backend {
       myRole: s.people.find((p) => p.id === myId)?.role ?? null,
       status: s.status,
       currentItem: s.currentItem,
-      deleteAt: null,
-      lockAfterOfflineDays: null,
-      locked: false,
       chairFocus: s.chairFocus,
       chairFocusWithheld: false,
       attendance: {

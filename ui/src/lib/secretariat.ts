@@ -64,11 +64,23 @@ export interface SecMeeting {
   members: SecMember[];
   /** A ballot from a member not checked in: voting checks them in, or it is refused. */
   uncheckedBallot: UncheckedBallot;
+  /** How long delegates' devices keep the pack. */
+  retention: Retention;
   /** PDFs saved in this folder are attached by the hub (same name: a new version). */
   inbox: string;
 }
 
 export type UncheckedBallot = "check_in" | "refuse";
+
+/** A meeting's retention rule; null: no such rule. Devices enforce it on their own clock. */
+export interface Retention {
+  /** Delete the pack from devices this many days after the session closes. */
+  deleteAfterDays: number | null;
+  /** Lock the pack on a device that has not reached the hub for this many days. */
+  lockAfterOfflineDays: number | null;
+  /** The app asks for its PIN after this many idle minutes. */
+  idleLockMinutes: number | null;
+}
 
 export interface SecDevice {
   id: string;
@@ -100,6 +112,8 @@ export interface MeetingForm {
   place: string;
   /** Absent: unchanged (a new meeting: "check_in"). Fixed once the session opens. */
   uncheckedBallot?: UncheckedBallot;
+  /** Absent: unchanged. */
+  retention?: Retention;
 }
 
 /** One person read from a spreadsheet; `line` as the spreadsheet numbers rows. */
