@@ -444,6 +444,10 @@ impl ClientDir {
         let mut out = Vec::new();
         for r in rows {
             let body = r.map_err(|e| self.sqlite(e))?;
+            // A forgotten secret ballot was answered: never sent again.
+            if forgotten(&body).is_some() {
+                continue;
+            }
             out.push(
                 serde_json::from_str(&body)
                     .map_err(|e| ClientError::Protocol(format!("outbox entry is damaged: {e}")))?,
@@ -472,12 +476,36 @@ impl ClientDir {
         self.forget_secret_choice(&ack.id)
     }
 
+    /// Forgets the choice of every answered ballot of a secret poll still
+    /// in the outbox: those answered before this device knew the poll was
+    /// secret (it had not pulled the poll yet). Called after a pull.
+    pub fn forget_answered_secret_choices(&mut self) -> Result<(), ClientError> {
+        let ids: Vec<String> = {
+            let mut stmt = self
+                .store
+                .conn()
+                .prepare(
+                    "SELECT id FROM outbox WHERE ack IS NOT NULL AND body LIKE '%\"cast_ballot\"%'",
+                )
+                .map_err(|e| self.sqlite(e))?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(|e| self.sqlite(e))?;
+            rows.collect::<Result<_, _>>().map_err(|e| self.sqlite(e))?
+        };
+        for id in ids {
+            self.forget_secret_choice(&CommandId::new(id))?;
+        }
+        Ok(())
+    }
+
     /// A secret ballot's choice is kept only until the hub answers: then
     /// the signed command (which holds it) is replaced by what the app
     /// still needs — that a ballot for this poll was sent, and the answer.
     /// `secure_delete` overwrites the old row, and the WAL is truncated so
     /// no earlier version of it stays there. A poll this device does not
-    /// know as named counts as secret.
+    /// know yet keeps its ballot until [`ClientDir::forget_answered_secret_choices`]
+    /// runs after the pull that brings it.
     fn forget_secret_choice(&mut self, id: &CommandId) -> Result<(), ClientError> {
         let conn = self.store.conn();
         let body: Option<String> = conn
@@ -494,14 +522,14 @@ impl ClientDir {
         let Command::CastBallot { meeting, poll, .. } = signed.body.command else {
             return Ok(());
         };
-        let named = self
+        let secret = self
             .store
             .state()
             .meetings
             .get(&meeting)
             .and_then(|m| m.polls.get(&poll))
-            .is_some_and(|p| !p.secret);
-        if named {
+            .is_some_and(|p| p.secret);
+        if !secret {
             return Ok(());
         }
         let kept = serde_json::to_string(&ForgottenBallot {

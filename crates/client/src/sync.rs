@@ -372,8 +372,14 @@ impl Client {
             applied += self.pull_meeting(&m.id).await?;
         }
         // The hub answered: a retention rule's offline period starts again.
+        // A ballot answered before this device knew its poll was secret
+        // loses its choice now.
         let now = self.now();
-        self.with_dir(move |d| d.record_contact(now)).await?;
+        self.with_dir(move |d| {
+            d.record_contact(now)?;
+            d.forget_answered_secret_choices()
+        })
+        .await?;
         Ok(applied)
     }
 

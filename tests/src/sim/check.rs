@@ -30,7 +30,8 @@
 //!   the same projection; a revoked device holds nothing;
 //! - no device can link a secret ballot to a voter: its ballots carry no
 //!   voter or proof, and arrive as one block at the close, in option
-//!   order, all at one time.
+//!   order, all at one time; and a device's own secret choice is gone from
+//!   its outbox once the hub has answered.
 
 use super::{world, Sim, SubState};
 use anyhow::{Context, Result};
@@ -312,8 +313,37 @@ impl Sim<'_> {
                 })
                 .collect()
         };
+        // Its own secret ballots: the choice is kept only until the hub
+        // answers (the outbox then knows "recorded", not what).
+        let kept: Vec<String> = {
+            let dir = c.dir();
+            let d = dir.lock().unwrap_or_else(|p| p.into_inner());
+            let st = d.store().state();
+            let secret = |m: &MeetingId, p: &PollId| {
+                st.meetings
+                    .get(m)
+                    .and_then(|x| x.polls.get(p))
+                    .is_some_and(|p| p.secret)
+            };
+            st.meetings
+                .keys()
+                .flat_map(|m| {
+                    d.my_ballots(m)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|b| b.ack.is_some() && b.choice.is_some() && secret(m, &b.poll))
+                        .map(|b| {
+                            format!(
+                                "its outbox still holds its answered secret choice in poll {}",
+                                b.poll
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
         let name = self.devs[i].name.clone();
-        for b in bad {
+        for b in bad.into_iter().chain(kept) {
             self.violate("linkable", &name, b);
         }
     }
