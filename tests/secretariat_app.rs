@@ -367,16 +367,7 @@ async fn flow(
         "the retention rule on the hub",
         Duration::from_secs(20),
         || {
-            let out = cli(
-                phonghop,
-                [
-                    "--data".as_ref(),
-                    hub_dir.as_os_str(),
-                    "meeting".as_ref(),
-                    "show".as_ref(),
-                    meeting.as_ref(),
-                ],
-            )?;
+            let out = meeting_show(phonghop, &hub_dir, &meeting)?;
             Ok(out.contains(want).then_some(out))
         },
     )
@@ -421,32 +412,14 @@ async fn flow(
         PAPER_TITLE,
     )
     .await?;
-    let before = cli(
-        phonghop,
-        [
-            "--data".as_ref(),
-            hub_dir.as_os_str(),
-            "meeting".as_ref(),
-            "show".as_ref(),
-            meeting.as_ref(),
-        ],
-    )?;
+    let before = meeting_show(phonghop, &hub_dir, &meeting)?;
     attach_papers(s, &meeting, Some("2.1"), &[damaged], "public", "failed").await?;
     let refused = text_of(s, &format!("{} li", tid("sec-imports"))).await?;
     ensure!(
         refused.contains("hong.pdf"),
         "the refusal names the file: {refused}"
     );
-    let after = cli(
-        phonghop,
-        [
-            "--data".as_ref(),
-            hub_dir.as_os_str(),
-            "meeting".as_ref(),
-            "show".as_ref(),
-            meeting.as_ref(),
-        ],
-    )?;
+    let after = meeting_show(phonghop, &hub_dir, &meeting)?;
     ensure!(
         before == after,
         "a refused file changed the meeting:\n{before}\n---\n{after}"
@@ -777,4 +750,18 @@ async fn count_of(c: &Client, css: &str) -> Result<usize> {
         )
         .await?;
     Ok(v.as_u64().unwrap_or(0) as usize)
+}
+
+/// `phonghop --data HUB meeting show MEETING`: the hub's own record.
+fn meeting_show(phonghop: &Path, hub_dir: &Path, meeting: &str) -> Result<String> {
+    cli(
+        phonghop,
+        [
+            "--data".as_ref(),
+            hub_dir.as_os_str(),
+            "meeting".as_ref(),
+            "show".as_ref(),
+            meeting.as_ref(),
+        ],
+    )
 }
